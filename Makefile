@@ -1,0 +1,84 @@
+# berth: plain Makefile (conmon style).  `make` builds ./berth;
+# `make check` runs the whole test command; see README.md.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+BUILDDIR ?= build
+CC ?= cc
+
+PKGS := libcurl jansson libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsubid -lpthread -lm
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wswitch-default -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c17 $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS ?=
+
+VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+override CFLAGS += -DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(GIT_COMMIT)"'
+
+LIB_SRCS := $(wildcard lib/*.c image/*.c storage/*.c rootless/*.c netns/*.c runtime/*.c)
+CMD_SRCS := $(wildcard cmd/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILDDIR)/%.o)
+# cmd/ code other than main.c is testable too (format engine, flag parser)
+CMD_LIB_OBJS := $(filter-out $(BUILDDIR)/cmd/main.o,$(CMD_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/%)
+HELPER_SRCS := $(wildcard tests/unit/helper-*.c)
+HELPER_OBJS := $(HELPER_SRCS:%.c=$(BUILDDIR)/%.o)
+
+.PHONY: all clean deps install uninstall unit check asan-unit bench fmt test-system
+all: berth
+
+berth: $(LIB_OBJS) $(CMD_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILDDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILDDIR)/tests/test-%: $(BUILDDIR)/tests/unit/test-%.o $(LIB_OBJS) $(CMD_LIB_OBJS) $(HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+# The same unit tests under AddressSanitizer and UBSan, in their own tree.
+asan-unit:
+	$(MAKE) BUILDDIR=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" unit
+
+check:
+	tests/run-all.sh
+
+test-system: berth
+	tests/run-system.sh
+
+deps:
+	tests/deps.sh
+
+bench: berth
+	bench/pull-bench.sh
+
+install: berth
+	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
+	install -D -m 0644 completions/berth.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/berth
+	install -D -m 0644 completions/_berth $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth
+	install -D -m 0644 completions/berth.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
+	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
+
+fmt:
+	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(wildcard */*.h)
+
+clean:
+	rm -rf $(BUILDDIR) build-asan berth
+
+-include $(shell find $(BUILDDIR) build-asan -name '*.d' 2>/dev/null)
