@@ -1,0 +1,78 @@
+#define _GNU_SOURCE
+#include <stddef.h>
+
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+
+static const struct cli_command image_commands[] = {
+    {"exists", NULL, "IMAGE", "Check if an image exists in local storage",
+     cmd_image_exists, NULL},
+    {"import", NULL, "[options] PATH [REFERENCE]",
+     "Import a tarball to create a filesystem image", cmd_import, NULL},
+    {"inspect", NULL, "[options] IMAGE [IMAGE...]",
+     "Display the configuration of an image", cmd_image_inspect, NULL},
+    {"list", "ls", "[options] [IMAGE]", "List images in local storage",
+     cmd_images, NULL},
+    {"load", NULL, "[options]", "Load image(s) from a tar archive", cmd_load,
+     NULL},
+    {"prune", NULL, "[options]", "Remove unused images", cmd_image_prune,
+     NULL},
+    {"pull", NULL, "[options] IMAGE [IMAGE...]",
+     "Pull an image from a registry", cmd_pull, NULL},
+    {"push", NULL, "[options] IMAGE [DESTINATION]",
+     "Push an image to a specified destination", cmd_push, NULL},
+    {"rm", NULL, "[options] IMAGE [IMAGE...]",
+     "Remove one or more images from local storage", cmd_rmi, NULL},
+    {"save", NULL, "[options] IMAGE [IMAGE...]",
+     "Save image(s) to an archive", cmd_save, NULL},
+    {"tag", NULL, "IMAGE TARGET_NAME [TARGET_NAME...]",
+     "Add an additional name to a local image", cmd_tag, NULL},
+    {"untag", NULL, "IMAGE [IMAGE...]",
+     "Remove a name from a local image", cmd_untag, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct cli_command system_commands[] = {
+    {"df", NULL, "[options]", "Show berth disk usage", cmd_system_df, NULL},
+    {"info", NULL, "[options]", "Display berth system information", cmd_info,
+     NULL},
+    {"reset", NULL, "[options]", "Reset berth storage", cmd_system_reset,
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct cli_command berth_commands[] = {
+    {"image", NULL, "COMMAND", "Manage images", NULL, image_commands},
+    {"images", NULL, "[options] [IMAGE]", "List images in local storage",
+     cmd_images, NULL},
+    {"import", NULL, "[options] PATH [REFERENCE]",
+     "Import a tarball to create a filesystem image", cmd_import, NULL},
+    {"info", NULL, "[options]", "Display berth system information", cmd_info,
+     NULL},
+    {"inspect", NULL, "[options] NAME [NAME...]",
+     "Display the configuration of an object", cmd_inspect, NULL},
+    {"load", NULL, "[options]", "Load image(s) from a tar archive", cmd_load,
+     NULL},
+    {"login", NULL, "[options] [REGISTRY]", "Log in to a container registry",
+     cmd_login, NULL},
+    {"logout", NULL, "[options] [REGISTRY]",
+     "Log out of a container registry", cmd_logout, NULL},
+    {"pull", NULL, "[options] IMAGE [IMAGE...]",
+     "Pull an image from a registry", cmd_pull, NULL},
+    {"push", NULL, "[options] IMAGE [DESTINATION]",
+     "Push an image to a specified destination", cmd_push, NULL},
+    {"rmi", NULL, "[options] IMAGE [IMAGE...]",
+     "Remove one or more images from local storage", cmd_rmi, NULL},
+    {"save", NULL, "[options] IMAGE [IMAGE...]",
+     "Save image(s) to an archive", cmd_save, NULL},
+    {"system", NULL, "COMMAND", "Manage berth", NULL, system_commands},
+    {"tag", NULL, "IMAGE TARGET_NAME [TARGET_NAME...]",
+     "Add an additional name to a local image", cmd_tag, NULL},
+    {"unshare", NULL, "[options] [COMMAND [ARG...]]",
+     "Run a command in a modified user namespace", cmd_unshare, NULL},
+    {"untag", NULL, "IMAGE [IMAGE...]", "Remove a name from a local image",
+     cmd_untag, NULL},
+    {"version", NULL, "[options]", "Display the berth version information",
+     cmd_version, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};

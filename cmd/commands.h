@@ -1,0 +1,32 @@
+/* Every subcommand's entry point (one file each under cmd/). */
+#ifndef BERTH_CMD_COMMANDS_H
+#define BERTH_CMD_COMMANDS_H
+
+#include "cmd/cli.h"
+
+#define BERTH_CMD(name)                                                        \
+    int cmd_##name(struct cli_global *g, int argc, char **argv,                \
+                   berth_error_t *err)
+
+BERTH_CMD(pull);
+BERTH_CMD(push);
+BERTH_CMD(images);
+BERTH_CMD(image_inspect);
+BERTH_CMD(inspect);
+BERTH_CMD(tag);
+BERTH_CMD(untag);
+BERTH_CMD(rmi);
+BERTH_CMD(image_prune);
+BERTH_CMD(save);
+BERTH_CMD(load);
+BERTH_CMD(import);
+BERTH_CMD(info);
+BERTH_CMD(version);
+BERTH_CMD(system_df);
+BERTH_CMD(system_reset);
+BERTH_CMD(login);
+BERTH_CMD(logout);
+BERTH_CMD(unshare);
+BERTH_CMD(image_exists);
+
+#endif

@@ -1,0 +1,46 @@
+/* Pieces several subcommands share: registry flags, progress output for
+ * transfers, warnings. */
+#ifndef BERTH_CMD_COMMON_H
+#define BERTH_CMD_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image/pull.h"
+#include "image/registry.h"
+
+struct reg_flags {
+    int tls_verify; /* CLI_TRI */
+    char *authfile;
+    char *creds;
+    char *cert_dir;
+};
+
+#define REG_FLAG_OPTS(rf)                                                      \
+    {"tls-verify", 0, CLI_TRI, &(rf).tls_verify, NULL,                         \
+     "Require HTTPS and verify certificates when contacting registries"},      \
+        {"authfile", 0, CLI_STRING, &(rf).authfile, "string",                  \
+         "Path of the authentication file"},                                   \
+        {"creds", 0, CLI_STRING, &(rf).creds, "[username[:password]]",         \
+         "Credentials (USERNAME:PASSWORD) to use for authenticating to a "     \
+         "registry"},                                                          \
+        {"cert-dir", 0, CLI_STRING, &(rf).cert_dir, "Pathname",                \
+         "Use certificates at the specified path to access the registry"}
+
+void reg_flags_init(struct reg_flags *rf);
+void reg_flags_free(struct reg_flags *rf);
+void reg_flags_apply(const struct reg_flags *rf, struct registry_opts *o);
+
+/* Transfer progress on stderr: podman's lines ("Copying blob ...") or,
+ * on a terminal, a live bar per blob. */
+struct progress;
+struct progress *progress_new(bool quiet);
+void progress_free(struct progress *p);
+void progress_pull_event(void *arg, const struct pull_event *ev);
+void progress_line(struct progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "WARN[0000] msg" on stderr, as podman's logrus output. */
+void print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
