@@ -1,0 +1,71 @@
+# bash completion for berth                                  -*- shell-script -*-
+# Commands and flags are kept in step with `berth COMMAND --help` by
+# tests/system/005-cli.bats.
+
+_berth_images() {
+    local cur=$1
+    COMPREPLY+=($(compgen -W "$(berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>')" -- "$cur"))
+}
+
+_berth() {
+    local cur prev words cword
+    _init_completion 2>/dev/null || {
+        cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
+    }
+    local global="--root --runroot --storage-driver --log-level --help --version"
+    local commands="image images import info inspect load login logout pull push rmi save system tag unshare untag version"
+    local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
+    local system_cmds="df info reset"
+    local reg="--tls-verify --authfile --creds --cert-dir"
+
+    local cmd="" sub="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+        --root|--runroot|--storage-driver|--log-level) ((i++)) ;;
+        -*) ;;
+        *) if [ -z "$cmd" ]; then cmd=${words[i]}; elif [ -z "$sub" ]; then sub=${words[i]}; fi ;;
+        esac
+    done
+
+    case $prev in
+    --storage-driver) COMPREPLY=($(compgen -W "overlay vfs" -- "$cur")); return ;;
+    --log-level) COMPREPLY=($(compgen -W "trace debug info warn error fatal panic" -- "$cur")); return ;;
+    --format) [ "$cmd" = save ] && COMPREPLY=($(compgen -W "oci-archive docker-archive" -- "$cur")); return ;;
+    -o|--output|-i|--input|--authfile|--cert-dir|--digestfile|--root|--runroot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    esac
+
+    if [ -z "$cmd" ]; then
+        COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return
+    fi
+    case $cmd in
+    image) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$image_cmds" -- "$cur")); return; }; cmd=$sub ;;
+    system) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$system_cmds" -- "$cur")); return; }; cmd=$sub ;;
+    esac
+    local flags=""
+    case $cmd in
+    pull) flags="--all-tags -a --arch --os --platform --quiet -q --variant $reg" ;;
+    push) flags="--digestfile --quiet -q $reg" ;;
+    images|list|ls) flags="--all -a --digests --filter -f --format --no-trunc --noheading -n --quiet -q" ;;
+    inspect) flags="--format -f --size -s --type -t" ;;
+    rmi|rm) flags="--all -a --force -f --ignore -i" ;;
+    prune) flags="--all -a --force -f --filter" ;;
+    save) flags="--output -o --format --quiet -q --multi-image-archive -m" ;;
+    load) flags="--input -i --quiet -q" ;;
+    import) flags="--change -c --message -m --quiet -q" ;;
+    login) flags="--username -u --password -p --password-stdin --get-login $reg" ;;
+    logout) flags="--all -a --authfile" ;;
+    info|version) flags="--format -f" ;;
+    df) flags="--format --verbose -v" ;;
+    reset) flags="--force -f" ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$flags --help" -- "$cur"))
+    else
+        case $cmd in
+        push|rmi|rm|tag|untag|inspect|save|exists) _berth_images "$cur" ;;
+        import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        esac
+    fi
+}
+complete -F _berth berth
