@@ -27,7 +27,9 @@
 
 struct format_tmpl;
 
-/* Errors name the position: "template: :1:7: unexpected \"}\" in operand". */
+/* Errors name the position as Go does: parse errors the line
+ * ("template: :1: unexpected \"}\" in operand"), execution errors line and
+ * column ("template: :1:2: executing \"\" at <index .Names 5>: ..."). */
 int format_parse(const char *text, struct format_tmpl **ret,
                  berth_error_t *err);
 void format_free(struct format_tmpl *t);

@@ -3,6 +3,7 @@
 #ifndef BERTH_LIB_SHA256_H
 #define BERTH_LIB_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,5 +21,8 @@ void sha256_final_hex(struct sha256 *s, char hex[65]);
 void sha256_hex(const void *data, size_t len, char hex[65]);
 /* Hash a file's content; returns -1 with errno set on failure. */
 int sha256_file_hex(const char *path, char hex[65], uint64_t *ret_size);
+
+/* Use the portable code even where the CPU has SHA extensions (tests). */
+void sha256_force_generic(bool generic);
 
 #endif

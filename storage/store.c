@@ -173,6 +173,29 @@ void store_tmp_done(struct store *s, struct store_tmp *tmp)
     tmp->lock_fd = -1;
 }
 
+/* fs_write_file_atomic's PATH.tmp-XXXXXX files are flocked while written:
+ * an unlocked one is left by a killed writer. */
+static void atomic_debris_gc(struct store *s, const char *sub)
+{
+    _cleanup_free_ char *dir = store_path(s, "%s", sub);
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".tmp-") == NULL)
+            continue;
+        _cleanup_close_ int fd = openat(dirfd(d), de->d_name,
+                                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+            continue;
+        /* a writer that renamed it into place before we locked leaves
+         * nothing at this name: ENOENT is fine */
+        unlinkat(dirfd(d), de->d_name, 0);
+    }
+}
+
 void store_tmp_gc(struct store *s)
 {
     _cleanup_free_ char *dir = store_path(s, "tmp");
@@ -209,6 +232,9 @@ void store_tmp_gc(struct store *s)
         store_tmp_done(s, &t);
     }
     strv_free(stale);
+    atomic_debris_gc(s, "images");
+    atomic_debris_gc(s, "blobs/sha256");
+    atomic_debris_gc(s, ".");
 }
 
 static int rm_tree_fn(void *arg, berth_error_t *err)
@@ -271,6 +297,12 @@ int store_blob_commit(struct store *s, const char *path, const char *digest,
         return berth_error_new(err, 0,
                                "blob %s: digest mismatch (got sha256:%s)",
                                digest, hex);
+    return store_blob_commit_verified(s, path, digest, err);
+}
+
+int store_blob_commit_verified(struct store *s, const char *path,
+                               const char *digest, berth_error_t *err)
+{
     _cleanup_free_ char *dst = store_blob_path(s, digest);
     if (rename(path, dst) < 0)
         return berth_error_new(err, errno, "rename %s to %s", path, dst);
@@ -279,13 +311,56 @@ int store_blob_commit(struct store *s, const char *path, const char *digest,
     return 0;
 }
 
+/* Written in ROOT/tmp and renamed into place, so that a killed writer
+ * never leaves a half blob under blobs/ (only debris in ROOT/tmp). */
+static int blob_write_new(struct store *s, const char *dst, const void *data,
+                          size_t len, berth_error_t *err)
+{
+    struct store_tmp tmp = {0};
+    _cleanup_free_ char *dir = store_path(s, "blobs/sha256");
+    const char *p = data;
+    int r = -1;
+
+    if (store_tmp_new(s, &tmp, err) < 0)
+        return -1;
+    int fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        berth_error_new(err, errno, "create %s", tmp.path);
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        p += n;
+        len -= (size_t)n;
+    }
+    if (len > 0 || fsync(fd) < 0) {
+        berth_error_new(err, errno, "write %s", tmp.path);
+        close(fd);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp.path, dst) < 0) {
+        berth_error_new(err, errno, "rename %s to %s", tmp.path, dst);
+        goto out;
+    }
+    fs_fsync_dir(dir);
+    r = 0;
+out:
+    store_tmp_done(s, &tmp);
+    return r;
+}
+
 int store_blob_put(struct store *s, const void *data, size_t len,
                    char **ret_digest, berth_error_t *err)
 {
     char hex[65];
     sha256_hex(data, len, hex);
     _cleanup_free_ char *dst = store_path(s, "blobs/sha256/%s", hex);
-    if (!fs_exists(dst) && fs_write_file_atomic(dst, data, len, 0644, err) < 0)
+    if (!fs_exists(dst) && blob_write_new(s, dst, data, len, err) < 0)
         return -1;
     if (ret_digest)
         *ret_digest = xasprintf("sha256:%s", hex);

@@ -72,6 +72,10 @@ char *store_blob_path(struct store *s, const char *digest);
 /* Verify file `path` hashes to digest, then rename it into place. */
 int store_blob_commit(struct store *s, const char *path, const char *digest,
                       berth_error_t *err);
+/* Rename into place a file whose digest the caller verified while writing
+ * it (the registry client hashes blobs as they stream in). */
+int store_blob_commit_verified(struct store *s, const char *path,
+                               const char *digest, berth_error_t *err);
 /* Store bytes under their sha256 digest; *ret_digest "sha256:..." */
 int store_blob_put(struct store *s, const void *data, size_t len,
                    char **ret_digest, berth_error_t *err);
