@@ -90,15 +90,41 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* Create PATH.tmp-XXXXXX and flock it for as long as it is written: a
+ * cleaner (store_tmp_gc) removes only unlocked ones, the debris of a
+ * killed writer.  A cleaner may remove ours between create and lock, so
+ * check we hold the file that is at the name. */
+static int create_locked_tmp(const char *path, char **ret_tmp, int *ret_fd,
+                             berth_error_t *err)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        struct stat a, b;
+        if (fd < 0)
+            return berth_error_new(err, errno, "create %s", tmp);
+        if (flock(fd, LOCK_EX) < 0)
+            return berth_error_new(err, errno, "lock %s", tmp);
+        if (fstat(fd, &a) == 0 && stat(tmp, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            *ret_tmp = TAKE_PTR(tmp);
+            *ret_fd = TAKE_FD(fd);
+            return 0;
+        }
+    }
+    return berth_error_new(err, 0, "create %s.tmp-XXXXXX: raced with a cleaner",
+                           path);
+}
+
 int fs_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode, berth_error_t *err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    _cleanup_free_ char *tmp = NULL;
     _cleanup_free_ char *dircopy = xstrdup(path);
-    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+    _cleanup_close_ int fd = -1;
 
-    if (fd < 0)
-        return berth_error_new(err, errno, "create %s", tmp);
+    if (create_locked_tmp(path, &tmp, &fd, err) < 0)
+        return -1;
     if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
         fsync(fd) < 0) {
         int e = errno;

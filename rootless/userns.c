@@ -234,18 +234,29 @@ int userns_run(userns_fn fn, void *arg, berth_error_t *err)
     if (pipe2(sync_up, O_CLOEXEC) < 0 || pipe2(sync_down, O_CLOEXEC) < 0 ||
         pipe2(result, O_CLOEXEC) < 0)
         return berth_error_new(err, errno, "pipe");
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return berth_error_new(err, errno, "fork");
     if (pid == 0) {
         berth_error_t cerr = NULL;
         int r = 0;
+        /* A killed berth must not leave a helper writing into the store
+         * (its temporary entry would stay locked): die with the parent,
+         * also when it died before the prctl. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         close(sync_up[0]);
         close(sync_down[1]);
         close(result[0]);
         if (rootless)
             r = child_enter(sync_up[1], sync_down[0], &cerr);
+        /* entering the namespace changes credentials, which clears the
+         * parent-death signal */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         if (r == 0)
             r = fn(arg, &cerr);
         send_result(result[1], r, &cerr);
