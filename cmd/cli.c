@@ -181,6 +181,8 @@ int cli_parse(const struct cli_command *cmd, const struct cli_opt *opts,
         char *a = argv[i];
         int start = i;
         if (strcmp(a, "--") == 0) {
+            /* it stays before optind: callers count argc - optind */
+            flags[nflags++] = a;
             for (i++; i < argc; i++)
                 pos[npos++] = argv[i];
             break;

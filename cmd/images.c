@@ -17,7 +17,10 @@ struct image_filter {
     int dangling; /* -1 any */
     char **refs;
     char **labels;
-    int64_t before, since; /* created unix time bounds, 0 = unset */
+    /* created unix time bounds; images made at the epoch (reproducible
+     * builds) are real bounds too, hence the flags */
+    bool has_before, has_since;
+    int64_t before, since;
 };
 
 static int64_t rec_created(json_t *rec)
@@ -55,10 +58,13 @@ static int parse_filters(struct store *s, char **filters,
             if (images_lookup(s, val, &ref, err) < 0)
                 return -1;
             int64_t t = rec_created(ref);
-            if (key[0] == 'b')
+            if (key[0] == 'b') {
                 f->before = t;
-            else
+                f->has_before = true;
+            } else {
                 f->since = t;
+                f->has_since = true;
+            }
         } else {
             return berth_error_new(err, 0, "invalid filter \"%s\"", key);
         }
@@ -116,9 +122,9 @@ static bool filter_keep(const struct image_filter *f, json_t *rec,
     for (size_t i = 0; f->labels && f->labels[i]; i++)
         if (!label_matches(cfg, f->labels[i]))
             return false;
-    if (f->before && rec_created(rec) >= f->before)
+    if (f->has_before && rec_created(rec) >= f->before)
         return false;
-    if (f->since && rec_created(rec) <= f->since)
+    if (f->has_since && rec_created(rec) <= f->since)
         return false;
     return true;
 }

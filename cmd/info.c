@@ -65,13 +65,13 @@ static json_t *info_json(struct store *s)
     if (rootless && userns_mapping_get(&m, &e) < 0)
         berth_error_free(&e);
     json_t *host = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:I,s:{s:b,s:o,s:o,s:b}}", "arch",
+        "{s:s,s:s,s:s,s:s,s:s,s:I,s:{s:o,s:o},s:{s:b,s:b}}", "arch",
         platform_host_arch(), "os", "linux", "kernel", u.release, "hostname",
         u.nodename, "cgroupVersion",
         access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "v2" : "v1",
-        "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "security",
-        "rootless", rootless, "uidmap", idmaps(m.uid, m.n_uid), "gidmap",
-        idmaps(m.gid, m.n_gid), "singleIdMapping", m.single);
+        "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "idMappings",
+        "gidmap", idmaps(m.gid, m.n_gid), "uidmap", idmaps(m.uid, m.n_uid),
+        "security", "rootless", rootless, "singleIdMapping", m.single);
     json_t *store = json_pack(
         "{s:s,s:s,s:s,s:s,s:{s:i}}", "graphRoot", s->root, "runRoot",
         s->runroot, "graphDriverName", s->driver, "imageCopyTmpDir",
@@ -86,6 +86,31 @@ static json_t *info_json(struct store *s)
     json_object_set_new(ver, "OsArch", json_string(osarch));
     return json_pack("{s:o,s:o,s:o,s:o}", "host", host, "store", store,
                      "registries", registries_json(), "version", ver);
+}
+
+/* podman's templates see Go struct fields ({{.Store.GraphRoot}}) while its
+ * JSON has lowerCamel keys (store.graphRoot): templates run over a copy
+ * whose keys start with an upper-case letter. */
+static json_t *capitalized(json_t *v)
+{
+    if (json_is_array(v)) {
+        json_t *a = json_array(), *x;
+        size_t i;
+        json_array_foreach(v, i, x)
+            json_array_append_new(a, capitalized(x));
+        return a;
+    }
+    if (!json_is_object(v))
+        return json_incref(v);
+    json_t *o = json_object(), *x;
+    const char *k;
+    json_object_foreach(v, k, x) {
+        _cleanup_free_ char *key = xstrdup(k);
+        if (key[0] >= 'a' && key[0] <= 'z')
+            key[0] = (char)(key[0] - 'a' + 'A');
+        json_object_set_new(o, key, capitalized(x));
+    }
+    return o;
 }
 
 /* podman prints info as YAML; berth prints the same keys as indented
@@ -159,9 +184,10 @@ int cmd_info(struct cli_global *g, int argc, char **argv, berth_error_t *err)
     }
     struct format_tmpl *t = NULL;
     _cleanup_free_ char *out = NULL;
+    _cleanup_json_ json_t *view = capitalized(info);
     if (format_parse(format, &t, err) < 0)
         return -1;
-    r = format_exec(t, info, &out, err);
+    r = format_exec(t, view, &out, err);
     format_free(t);
     if (r < 0)
         return -1;

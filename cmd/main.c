@@ -39,8 +39,10 @@ static int parse_global(struct cli_global *g, int argc, char **argv,
 {
     static const struct cli_command root = {"berth", NULL, "COMMAND", "berth",
                                             NULL, NULL};
-    bool version = false;
+    bool version = false, help = false;
+    /* our own "help" entry: cli_parse would print a generic command help */
     const struct cli_opt opts[] = {
+        {"help", 'h', CLI_BOOL, &help, NULL, "Help for berth"},
         {"root", 0, CLI_STRING, &g->root, "string", "storage root"},
         {"runroot", 0, CLI_STRING, &g->runroot, "string", "run root"},
         {"storage-driver", 0, CLI_STRING, &g->storage_driver, "string",
@@ -53,8 +55,10 @@ static int parse_global(struct cli_global *g, int argc, char **argv,
     int r = cli_parse(&root, opts, argc, argv, true, &optind, err);
     if (r < 0)
         return -1;
-    if (r == 1 || version) {
-        if (version)
+    if (help || version) {
+        if (help)
+            usage();
+        else
             printf("berth version %s\n", BERTH_VERSION);
         *ret_idx = -1;
         return 0;

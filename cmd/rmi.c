@@ -49,7 +49,7 @@ static int remove_image(struct store *s, json_t *rec, bool force,
     return 0;
 }
 
-/* One argument of rmi: returns 0, 1 (not found), 2 (conflict), -1. */
+/* One argument of rmi: returns 0, 1 (not found), -1. */
 static int rmi_one(struct store *s, const char *arg, bool force,
                    berth_error_t *err)
 {
@@ -67,11 +67,21 @@ static int rmi_one(struct store *s, const char *arg, bool force,
         return 0;
     }
     if (!name && nnames > 1 && !force) {
-        berth_error_new(err, 0,
-                        "unable to delete image \"%s\" by ID with more than "
-                        "one tag (%zu): please force removal",
-                        json_get_str(rec, "id"), nnames);
-        return 2;
+        /* podman's wording: the names as Go prints a []string */
+        _cleanup_free_ char *list = xstrdup("");
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(rec, "names"), i, v) {
+            char *l = xasprintf("%s%s%s", list, i ? " " : "",
+                                json_string_value(v));
+            free(list);
+            list = l;
+        }
+        return berth_error_new(err, 0,
+                               "unable to delete image \"%s\" by ID with "
+                               "more than one tag ([%s]): please force "
+                               "removal",
+                               json_get_str(rec, "id"), list);
     }
     return remove_image(s, rec, force, err);
 }

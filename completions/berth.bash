@@ -50,9 +50,9 @@ _berth() {
     inspect) flags="--format -f --size -s --type -t" ;;
     rmi|rm) flags="--all -a --force -f --ignore -i" ;;
     prune) flags="--all -a --force -f --filter" ;;
-    save) flags="--output -o --format --quiet -q --multi-image-archive -m" ;;
+    save) flags="--output -o --format --quiet -q --multi-image-archive -m --compress --uncompressed" ;;
     load) flags="--input -i --quiet -q" ;;
-    import) flags="--change -c --message -m --quiet -q" ;;
+    import) flags="--change -c --message -m --quiet -q --arch --os --variant" ;;
     login) flags="--username -u --password -p --password-stdin --get-login $reg" ;;
     logout) flags="--all -a --authfile" ;;
     info|version) flags="--format -f" ;;

@@ -47,6 +47,11 @@ complete -c berth -n "__fish_seen_subcommand_from prune" -l filter -x
 complete -c berth -n "__fish_seen_subcommand_from save" -s o -l output -r -F
 complete -c berth -n "__fish_seen_subcommand_from save" -l format -xa 'oci-archive docker-archive'
 complete -c berth -n "__fish_seen_subcommand_from save" -s m -l multi-image-archive
+complete -c berth -n "__fish_seen_subcommand_from save" -l compress
+complete -c berth -n "__fish_seen_subcommand_from save" -l uncompressed
+complete -c berth -n "__fish_seen_subcommand_from import" -l arch -x
+complete -c berth -n "__fish_seen_subcommand_from import" -l os -x
+complete -c berth -n "__fish_seen_subcommand_from import" -l variant -x
 complete -c berth -n "__fish_seen_subcommand_from load" -s i -l input -r -F
 complete -c berth -n "__fish_seen_subcommand_from import" -s c -l change -x
 complete -c berth -n "__fish_seen_subcommand_from import" -s m -l message -x
