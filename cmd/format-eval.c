@@ -33,6 +33,9 @@ struct state {
     berth_error_t *err;
     enum at_kind at_kind;
     const void *at;
+    /* dot is a range element: Go sees it as interface {}, not as the
+     * type inside, when naming it in an error */
+    bool dot_iface;
 };
 
 static void at_arg(struct state *s, const struct ftmpl_arg *a)
@@ -201,7 +204,7 @@ static int eval_field(struct state *s, const char *name, bool args,
                     deep ? "interface {}" : ftmpl_type_name(recv));
 }
 
-static int eval_field_chain(struct state *s, json_t *recv,
+static int eval_field_chain(struct state *s, json_t *recv, bool recv_iface,
                             const struct ftmpl_arg *node, bool args,
                             json_t **ret)
 {
@@ -209,7 +212,8 @@ static int eval_field_chain(struct state *s, json_t *recv,
     for (size_t i = 0; i < node->nfields; i++) {
         json_t *next;
         bool last = i + 1 == node->nfields;
-        int r = eval_field(s, node->fields[i], last && args, cur, i > 0, &next);
+        int r = eval_field(s, node->fields[i], last && args, cur,
+                           i > 0 || recv_iface, &next);
         json_decref(cur);
         if (r < 0)
             return -1;
@@ -233,7 +237,7 @@ static int eval_variable(struct state *s, const struct ftmpl_arg *a,
         *ret = ref(v->val);
         return 0;
     }
-    return eval_field_chain(s, v->val, a, has_args(cmd, fin), ret);
+    return eval_field_chain(s, v->val, false, a, has_args(cmd, fin), ret);
 }
 
 static int eval_chain(struct state *s, json_t *dot, const struct ftmpl_arg *a,
@@ -251,7 +255,7 @@ static int eval_chain(struct state *s, json_t *dot, const struct ftmpl_arg *a,
     _cleanup_json_ json_t *base = NULL;
     if (eval_arg(s, dot, a->base, &base) < 0)
         return -1;
-    return eval_field_chain(s, base, a, has_args(cmd, fin), ret);
+    return eval_field_chain(s, base, false, a, has_args(cmd, fin), ret);
 }
 
 /* and/or evaluate their arguments lazily and return the deciding one. */
@@ -367,7 +371,7 @@ static int eval_arg(struct state *s, json_t *dot, const struct ftmpl_arg *a,
     case FA_NIL:
         return 0;
     case FA_FIELD:
-        return eval_field_chain(s, dot, a, false, ret);
+        return eval_field_chain(s, dot, s->dot_iface, a, false, ret);
     case FA_VAR:
         return eval_variable(s, a, NULL, none, ret);
     case FA_PIPE:
@@ -394,7 +398,8 @@ static int eval_command(struct state *s, json_t *dot,
     switch (first->kind) {
     case FA_FIELD:
         at_arg(s, first);
-        return eval_field_chain(s, dot, first, has_args(cmd, fin), ret);
+        return eval_field_chain(s, dot, s->dot_iface, first, has_args(cmd, fin),
+                                ret);
     case FA_CHAIN:
         return eval_chain(s, dot, first, cmd, fin, ret);
     case FA_IDENT:
@@ -462,10 +467,16 @@ static int walk_if_with(struct state *s, json_t *dot,
     json_t *val = NULL;
     int r = eval_pipeline(s, dot, n->pipe, &val);
     if (r == 0) {
-        if (ftmpl_truth(val))
-            r = walk_list(s, n->kind == FN_WITH ? val : dot, n->list);
-        else if (n->else_list)
+        bool saved = s->dot_iface;
+        if (ftmpl_truth(val) && n->kind == FN_WITH) {
+            s->dot_iface = false;
+            r = walk_list(s, val, n->list);
+        } else if (ftmpl_truth(val)) {
+            r = walk_list(s, dot, n->list);
+        } else if (n->else_list) {
             r = walk_list(s, dot, n->else_list);
+        }
+        s->dot_iface = saved;
     }
     json_decref(val);
     s_pop(s, mark);
@@ -494,7 +505,10 @@ static int range_once(struct state *s, const struct ftmpl_node *n,
         if (p->ndecl > 1)
             s_set_top(s, 2, index);
     }
+    bool saved = s->dot_iface;
+    s->dot_iface = true;
     int r = walk_list(s, elem, n->list);
+    s->dot_iface = saved;
     s_pop(s, mark);
     return r;
 }

@@ -85,9 +85,9 @@ static int fn_len(json_t **a, size_t n, json_t **ret, char **ret_msg)
 {
     (void)n;
     json_t *v = a[0];
-    if (ftmpl_is_nil(v))
-        return fail(ret_msg, "len of nil pointer");
-    if (json_is_string(v))
+    if (ftmpl_is_nil(v)) /* podman's nil maps and slices have length 0 */
+        *ret = json_integer(0);
+    else if (json_is_string(v))
         *ret = json_integer((json_int_t)json_string_length(v));
     else if (json_is_array(v))
         *ret = json_integer((json_int_t)json_array_size(v));
@@ -117,20 +117,46 @@ static int index_arg(json_t *idx, size_t len, bool str, size_t *ret,
     return 0;
 }
 
+/* podman's label and annotation maps are Go map[string]string: a missing
+ * key, or any key of a nil map, indexes to "", not to "no value".  A JSON
+ * object of strings only (or null indexed by a string) is taken as one. */
+static bool string_map(json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (!json_is_string(v))
+            return false;
+    }
+    return true;
+}
+
+static int index_object(json_t *cur, json_t *key, json_t **ret, char **ret_msg)
+{
+    if (!json_is_string(key))
+        return fail(ret_msg, "value has type %s; should be string",
+                    ftmpl_type_name(key));
+    json_t *v = json_object_get(cur, json_string_value(key));
+    if (v)
+        *ret = json_incref(v);
+    else
+        *ret = string_map(cur) ? json_string("") : NULL;
+    return 0;
+}
+
 static int fn_index(json_t **a, size_t n, json_t **ret, char **ret_msg)
 {
     json_t *item = a[0] ? json_incref(a[0]) : NULL;
-    if (item == NULL || json_is_null(item)) {
-        json_decref(item);
-        return fail(ret_msg, "index of untyped nil");
-    }
     for (size_t i = 1; i < n; i++) {
         _cleanup_json_ json_t *cur = item;
         size_t x = 0;
         item = NULL;
-        if (cur == NULL || json_is_null(cur))
-            return fail(ret_msg, "index of nil pointer");
-        if (json_is_array(cur) || json_is_string(cur)) {
+        if (ftmpl_is_nil(cur) && json_is_string(a[i])) {
+            item = json_string("");
+        } else if (ftmpl_is_nil(cur)) {
+            return fail(ret_msg, i == 1 ? "index of untyped nil"
+                                        : "index of nil pointer");
+        } else if (json_is_array(cur) || json_is_string(cur)) {
             bool str = json_is_string(cur);
             size_t len = str ? json_string_length(cur) : json_array_size(cur);
             if (index_arg(a[i], len, str, &x, ret_msg) < 0)
@@ -138,11 +164,8 @@ static int fn_index(json_t **a, size_t n, json_t **ret, char **ret_msg)
             item = str ? json_integer((unsigned char)json_string_value(cur)[x])
                        : json_incref(json_array_get(cur, x));
         } else if (json_is_object(cur)) {
-            if (!json_is_string(a[i]))
-                return fail(ret_msg, "value has type %s; should be string",
-                            ftmpl_type_name(a[i]));
-            json_t *v = json_object_get(cur, json_string_value(a[i]));
-            item = v ? json_incref(v) : NULL;
+            if (index_object(cur, a[i], &item, ret_msg) < 0)
+                return -1;
         } else {
             return fail(ret_msg, "can't index item of type %s",
                         ftmpl_type_name(cur));
@@ -154,6 +177,8 @@ static int fn_index(json_t **a, size_t n, json_t **ret, char **ret_msg)
 
 static int slice_index(json_t *v, size_t cap, size_t *ret, char **ret_msg)
 {
+    if (ftmpl_is_nil(v))
+        return fail(ret_msg, "cannot index slice/array with nil");
     if (!json_is_integer(v))
         return fail(ret_msg, "cannot index slice/array with type %s",
                     ftmpl_type_name(v));

@@ -135,8 +135,8 @@ char *format_table_header(const struct format_tmpl *t,
 
 static const char *skip_space(const char *f)
 {
-    while (*f == ' ' || *f == '\t' || *f == '\n' || *f == '\r' ||
-           *f == '\v' || *f == '\f')
+    while (*f == ' ' || *f == '\t' || *f == '\n' || *f == '\r' || *f == '\v' ||
+           *f == '\f')
         f++;
     return f;
 }

@@ -117,8 +117,14 @@ static int test_control(void)
 
 static int test_functions(void)
 {
-    OUT("{{index .Names 1}} {{index .Labels \"a\"}} {{index .Labels \"zz\"}}",
+    OUT("{{index .Names 1}} {{index .Labels \"a\"}} {{index .Config \"zz\"}}",
         "db 1 <no value>");
+    /* as podman's map[string]string labels: a missing key or a nil map
+     * gives "" */
+    OUT("[{{index .Labels \"zz\"}}] [{{index .Null \"k\"}}] {{len .Null}}",
+        "[] [] 0");
+    ERR("{{index .Null 0}}", "template: :1:2: executing \"\" at <index .Null "
+                             "0>: error calling index: index of untyped nil");
     OUT("{{index .Mixed 3 \"k\"}} {{index .S 0}}", "true 72");
     OUT("{{join .Names \",\"}} {{join .Mixed \"\"}}",
         "web,db 1x<nil>map[k:true]");
@@ -234,6 +240,10 @@ static int test_exec_errors(void)
                      "method but has arguments");
     ERR("{{\"x\" 1}}", "template: :1:2: executing \"\" at <\"x\">: can't give "
                        "argument to non-function \"x\"");
+    /* a range element is an interface {} to Go */
+    ERR("{{range .Names}}{{.X}}{{end}}",
+        "template: :1:18: executing \"\" at <.X>: can't evaluate field X in "
+        "type interface {}");
     ERR("{{(.Names).X}}", "template: :1:3: executing \"\" at <.Names>: can't "
                           "evaluate field X in type []interface {}");
     return 0;
