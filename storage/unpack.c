@@ -35,24 +35,7 @@
 #include "lib/cleanup.h"
 #include "lib/sha256.h"
 #include "lib/xalloc.h"
-
-#define UNPACK_BLOCK (128 * 1024)
-#define OPAQUE_NAME ".wh..wh..opq"
-#define WH_PREFIX ".wh."
-#define WH_META_PREFIX ".wh..wh."
-
-static void unpack_readp(struct archive **a)
-{
-    if (*a)
-        archive_read_free(*a);
-}
-static void unpack_entryp(struct archive_entry **e)
-{
-    if (*e)
-        archive_entry_free(*e);
-}
-#define _cleanup_aread_ _cleanup_(unpack_readp)
-#define _cleanup_aentry_ _cleanup_(unpack_entryp)
+#include "storage/layer-stream.h"
 
 static int entry_err(berth_error_t *err, const char *entry, int errnum,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -71,36 +54,8 @@ static int entry_err(berth_error_t *err, const char *entry, int errnum,
     return -1;
 }
 
-static int write_full(int fd, const void *buf, size_t len, off_t off)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        if (off >= 0)
-            off += n;
-    }
-    return 0;
-}
 
-static bool is_whiteout(const struct stat *st)
-{
-    return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
-}
 
-/* Overlay's own xattrs are never taken from a tar (a layer could otherwise
- * plant redirects or metacopy origins) nor written into one. */
-static bool is_overlay_xattr(const char *name)
-{
-    return str_has_prefix(name, "trusted.overlay.") ||
-           str_has_prefix(name, "user.overlay.");
-}
 
 /* Entry name to a clean relative path ("" for the root); NULL when it is
  * absolute or has a ".." component. */
@@ -131,102 +86,6 @@ static char *path_clean(const char *name)
     return out;
 }
 
-/* ---- reading the layer stream --------------------------------------- */
-
-/* The decompressed stream is read once: an outer archive in "raw" format
- * undoes gzip/zstd, and its blocks are hashed as they are handed to the
- * inner tar parser, so the diff id costs no second pass. */
-struct tee_src {
-    struct archive *outer;
-    struct sha256 hash;
-    char *error; /* outer's message, which the inner archive would lose */
-    int fd;
-    bool eof;
-};
-
-static la_ssize_t tee_read(struct archive *a, void *data, const void **buf)
-{
-    struct tee_src *t = data;
-    size_t size = 0;
-    la_int64_t off;
-
-    while (!t->eof) {
-        int r = archive_read_data_block(t->outer, buf, &size, &off);
-        if (r == ARCHIVE_EOF) {
-            t->eof = true;
-            break;
-        }
-        if (r < ARCHIVE_WARN) {
-            const char *m = archive_error_string(t->outer);
-            free(t->error);
-            t->error = xstrdup(m ? m : "read error");
-            if (a)
-                archive_set_error(a, EIO, "%s", t->error);
-            return -1;
-        }
-        if (size > 0) {
-            sha256_update(&t->hash, *buf, size);
-            return (la_ssize_t)size;
-        }
-    }
-    return 0;
-}
-
-/* Read whatever follows the tar end-of-archive blocks: it is part of the
- * stream the diff id covers. */
-static int tee_drain(struct tee_src *t)
-{
-    const void *buf;
-    while (tee_read(NULL, t, &buf) > 0)
-        ;
-    return t->error ? -1 : 0;
-}
-
-static const char *stream_error(struct tee_src *t, struct archive *inner)
-{
-    if (t && t->error)
-        return t->error;
-    const char *m = inner ? archive_error_string(inner) : NULL;
-    return m ? m : "unknown archive error";
-}
-
-static void tee_done(struct tee_src *t)
-{
-    if (t->outer)
-        archive_read_free(t->outer);
-    if (t->fd >= 0)
-        close(t->fd);
-    free(t->error);
-}
-
-/* Open `path` for tee_read; t must be zeroed but for fd = -1.  The file is
- * opened here, not by libarchive, whose message would lose the errno. */
-static int stream_open(const char *path, struct tee_src *t,
-                       berth_error_t *err)
-{
-    _cleanup_aread_ struct archive *a = archive_read_new();
-    struct archive_entry *e;
-    int r;
-
-    t->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0)
-        return berth_error_new(err, errno, "open");
-
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_filter_none(a);
-    archive_read_support_format_raw(a);
-    /* an empty stream is an empty layer, as Go's tar reader sees it */
-    archive_read_support_format_empty(a);
-    sha256_init(&t->hash);
-    if (archive_read_open_fd(a, t->fd, UNPACK_BLOCK) != ARCHIVE_OK ||
-        (r = archive_read_next_header(a, &e)) < ARCHIVE_WARN)
-        return berth_error_new(err, 0, "%s", stream_error(NULL, a));
-    t->eof = r == ARCHIVE_EOF;
-    t->outer = TAKE_PTR(a);
-    return 0;
-}
-
 /* ---- directory records -------------------------------------------- */
 
 /* One record per directory of this layer.  It carries the metadata applied
@@ -246,7 +105,7 @@ struct dirrec {
 
 struct unpacker {
     const struct unpack_opts *opts;
-    struct tee_src *tee;
+    struct layer_tee *tee;
     int root;
     bool no_openat2;
     size_t nlowers, nwords;
@@ -404,7 +263,7 @@ static int lowers_scan(struct unpacker *u, const char *entry,
                 break;
             continue;
         }
-        if (is_whiteout(&st))
+        if (layer_is_whiteout(&st))
             break;
         if (look->kind == LOWER_NONE) {
             look->st = st;
@@ -582,7 +441,7 @@ static int walk_step(struct unpacker *u, const char *entry, int cur,
         return entry_err(err, entry, errno, "stat parent \"%s\"", path);
     if (S_ISLNK(st.st_mode))
         return entry_err(err, entry, 0, "parent \"%s\" is a symlink", path);
-    if (!is_whiteout(&st))
+    if (!layer_is_whiteout(&st))
         return entry_err(err, entry, 0, "parent \"%s\" is not a directory",
                          path);
     /* ".wh.a" then "a/b" in one layer: a fresh "a" hiding the lower one */
@@ -698,7 +557,7 @@ static int clear_target(struct unpacker *u, const struct target *t,
         rec_kill(u, path);
         return 0;
     }
-    if (is_whiteout(&st))
+    if (layer_is_whiteout(&st))
         *ret_state = CLEAR_WAS_WHITEOUT;
     if (unlinkat(t->dfd, name, 0) < 0)
         return entry_err(err, t->entry, errno, "remove");
@@ -748,7 +607,7 @@ static int apply_xattrs(const struct target *t, struct archive_entry *e,
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d/", t->dfd);
     _cleanup_free_ char *path = xasprintf("%s%s", proc, t->base);
     while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
-        if (is_overlay_xattr(name))
+        if (layer_is_overlay_xattr(name))
             continue;
         int r = fd >= 0 ? fsetxattr(fd, name, val, size, 0)
                         : lsetxattr(path, name, val, size, 0);
@@ -819,11 +678,11 @@ static int file_entry(struct unpacker *u, const struct target *t,
     /* offsets jump over the holes of sparse entries */
     while ((r = archive_read_data_block(ar, &buf, &len, &off)) == ARCHIVE_OK ||
            r == ARCHIVE_WARN) {
-        if (len > 0 && write_full(fd, buf, len, off) < 0)
+        if (len > 0 && layer_write_full(fd, buf, len, off) < 0)
             return entry_err(err, t->entry, errno, "write");
     }
     if (r != ARCHIVE_EOF)
-        return berth_error_new(err, 0, "%s", stream_error(u->tee, ar));
+        return berth_error_new(err, 0, "%s", layer_tee_error(u->tee, ar));
     if (ftruncate(fd, archive_entry_size(e)) < 0)
         return entry_err(err, t->entry, errno, "truncate");
     u->size += archive_entry_size(e);
@@ -949,7 +808,7 @@ static void copy_xattrs(int src, int dst)
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
         char val[4096];
         ssize_t len = fgetxattr(src, names + i, val, sizeof(val));
-        if (len >= 0 && !is_overlay_xattr(names + i))
+        if (len >= 0 && !layer_is_overlay_xattr(names + i))
             fsetxattr(dst, names + i, val, (size_t)len, 0);
     }
 }
@@ -987,7 +846,7 @@ static int copy_up(struct unpacker *u, const char *entry, int tdfd,
         ssize_t n = read(in, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || (n > 0 && write_full(out, buf, (size_t)n, -1) < 0))
+        if (n < 0 || (n > 0 && layer_write_full(out, buf, (size_t)n, -1) < 0))
             return entry_err(err, entry, errno, "copy up %s", tpath);
         if (n == 0)
             break;
@@ -1137,7 +996,7 @@ static int unpacker_init(struct unpacker *u, const char *dest,
     return 0;
 }
 
-static int unpack_stream(struct unpacker *u, struct tee_src *tee,
+static int unpack_stream(struct unpacker *u, struct layer_tee *tee,
                          berth_error_t *err)
 {
     _cleanup_aread_ struct archive *ar = archive_read_new();
@@ -1147,8 +1006,8 @@ static int unpack_stream(struct unpacker *u, struct tee_src *tee,
     u->tee = tee;
     archive_read_support_format_tar(ar);
     archive_read_support_format_empty(ar);
-    if (archive_read_open(ar, tee, NULL, tee_read, NULL) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "%s", stream_error(tee, ar));
+    if (archive_read_open(ar, tee, NULL, layer_tee_read, NULL) != ARCHIVE_OK)
+        return berth_error_new(err, 0, "%s", layer_tee_error(tee, ar));
     /* ARCHIVE_WARN: names not valid in the C locale come back as their raw
      * bytes, which is what the layer must hold */
     while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK ||
@@ -1156,18 +1015,12 @@ static int unpack_stream(struct unpacker *u, struct tee_src *tee,
         if (unpack_entry(u, ar, e, err) < 0)
             return -1;
     if (r != ARCHIVE_EOF)
-        return berth_error_new(err, 0, "%s", stream_error(tee, ar));
-    if (tee_drain(tee) < 0)
+        return berth_error_new(err, 0, "%s", layer_tee_error(tee, ar));
+    if (layer_tee_drain(tee) < 0)
         return berth_error_new(err, 0, "%s", tee->error);
     return apply_dirs(u, err);
 }
 
-static char *digest_of(struct sha256 *h)
-{
-    char hex[65];
-    sha256_final_hex(h, hex);
-    return xasprintf("sha256:%s", hex);
-}
 
 int layer_unpack(const char *path, const char *dest,
                  const struct unpack_opts *opts, char **ret_diff_digest,
@@ -1175,12 +1028,12 @@ int layer_unpack(const char *path, const char *dest,
 {
     static const struct unpack_opts none = {0};
     struct unpacker u = {.root = -1};
-    struct tee_src tee = {.fd = -1};
+    struct layer_tee tee = {.fd = -1};
     int r;
 
     r = unpacker_init(&u, dest, opts ? opts : &none, err);
     if (r == 0)
-        r = stream_open(path, &tee, err);
+        r = layer_tee_open(path, &tee, err);
     if (r == 0)
         r = unpack_stream(&u, &tee, err);
     /* a layer is renamed into the store next: its content must be on disk
@@ -1188,386 +1041,13 @@ int layer_unpack(const char *path, const char *dest,
     if (r == 0 && syncfs(u.root) < 0)
         r = berth_error_new(err, errno, "sync %s", dest);
     if (r == 0 && ret_diff_digest)
-        *ret_diff_digest = digest_of(&tee.hash);
+        *ret_diff_digest = layer_digest_of(&tee.hash);
     if (r == 0 && ret_size)
         *ret_size = u.size;
-    tee_done(&tee);
+    layer_tee_done(&tee);
     unpacker_done(&u);
     if (r < 0)
         return berth_error_prefix(err, "unpack layer %s", path);
     return 0;
 }
 
-/* ---- writing gzip layers ------------------------------------------- */
-
-/* libarchive's gzip filter behind its "raw" format compresses a byte
- * stream without zlib of our own; the mtime is left out of the gzip
- * header so packing the same tree twice gives the same digest. */
-struct gz_sink {
-    struct archive *a;
-    const char *path;
-    int fd;
-    struct sha256 hash;
-    int64_t size;
-};
-
-static la_ssize_t gz_sink_cb(struct archive *a, void *data, const void *buf,
-                             size_t len)
-{
-    struct gz_sink *s = data;
-    if (write_full(s->fd, buf, len, -1) < 0) {
-        archive_set_error(a, errno, "write %s", s->path);
-        return -1;
-    }
-    sha256_update(&s->hash, buf, len);
-    s->size += (int64_t)len;
-    return (la_ssize_t)len;
-}
-
-static int gz_sink_open(struct gz_sink *s, const char *dest,
-                        berth_error_t *err)
-{
-    _cleanup_aentry_ struct archive_entry *e = archive_entry_new();
-
-    sha256_init(&s->hash);
-    s->path = dest;
-    s->fd = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (s->fd < 0)
-        return berth_error_new(err, errno, "create %s", dest);
-    s->a = archive_write_new();
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_pathname(e, "layer.tar");
-    if (archive_write_set_format_raw(s->a) != ARCHIVE_OK ||
-        archive_write_add_filter_gzip(s->a) != ARCHIVE_OK ||
-        archive_write_set_options(s->a, "gzip:!timestamp") != ARCHIVE_OK ||
-        archive_write_set_bytes_per_block(s->a, 0) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(s->a, 1) != ARCHIVE_OK ||
-        archive_write_open(s->a, s, NULL, gz_sink_cb, NULL) != ARCHIVE_OK ||
-        archive_write_header(s->a, e) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "gzip %s: %s", dest,
-                               archive_error_string(s->a));
-    return 0;
-}
-
-static int gz_sink_finish(struct gz_sink *s, char **ret_digest,
-                          int64_t *ret_size, berth_error_t *err)
-{
-    if (archive_write_close(s->a) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "gzip %s: %s", s->path,
-                               archive_error_string(s->a));
-    if (fsync(s->fd) < 0)
-        return berth_error_new(err, errno, "fsync %s", s->path);
-    if (ret_digest)
-        *ret_digest = digest_of(&s->hash);
-    if (ret_size)
-        *ret_size = s->size;
-    return 0;
-}
-
-/* Frees the writer; on failure the partial file goes too. */
-static void gz_sink_done(struct gz_sink *s, bool failed)
-{
-    if (s->a)
-        archive_write_free(s->a);
-    if (s->fd >= 0)
-        close(s->fd);
-    if (failed && s->path)
-        unlink(s->path);
-}
-
-int layer_recompress(const char *src, const char *dest, char **ret_digest,
-                     char **ret_diff_id, int64_t *ret_size,
-                     berth_error_t *err)
-{
-    struct gz_sink s = {.fd = -1};
-    struct tee_src tee = {.fd = -1};
-    const void *buf;
-    la_ssize_t n;
-    int r;
-
-    r = stream_open(src, &tee, err);
-    if (r == 0)
-        r = gz_sink_open(&s, dest, err);
-    while (r == 0 && (n = tee_read(NULL, &tee, &buf)) > 0)
-        if (archive_write_data(s.a, buf, (size_t)n) < 0)
-            r = berth_error_new(err, 0, "gzip %s: %s", dest,
-                                archive_error_string(s.a));
-    if (r == 0 && tee.error)
-        r = berth_error_new(err, 0, "read %s: %s", src, tee.error);
-    if (r == 0)
-        r = gz_sink_finish(&s, ret_digest, ret_size, err);
-    if (r == 0 && ret_diff_id)
-        *ret_diff_id = digest_of(&tee.hash);
-    gz_sink_done(&s, r < 0);
-    tee_done(&tee);
-    if (r < 0)
-        return berth_error_prefix(err, "recompress layer %s", src);
-    return 0;
-}
-
-/* ---- packing a layer directory ------------------------------------- */
-
-struct pack_link {
-    dev_t dev;
-    ino_t ino;
-    char *path;
-};
-
-struct packer {
-    struct archive *tar;
-    struct gz_sink gz;
-    struct sha256 diff;
-    struct pack_link *links;
-    size_t nlinks;
-};
-
-static la_ssize_t pack_tar_cb(struct archive *a, void *data, const void *buf,
-                              size_t len)
-{
-    struct packer *p = data;
-    sha256_update(&p->diff, buf, len);
-    if (archive_write_data(p->gz.a, buf, len) < 0) {
-        archive_set_error(a, EIO, "%s", archive_error_string(p->gz.a));
-        return -1;
-    }
-    return (la_ssize_t)len;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int pack_xattrs(struct archive_entry *e, const char *abs,
-                       berth_error_t *err)
-{
-    ssize_t n = llistxattr(abs, NULL, 0);
-    if (n <= 0)
-        return 0;
-    _cleanup_free_ char *names = xmalloc((size_t)n);
-    n = llistxattr(abs, names, (size_t)n);
-    if (n < 0)
-        return berth_error_new(err, errno, "list xattrs of %s", abs);
-    _cleanup_strv_ char **v = NULL;
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1)
-        if (!is_overlay_xattr(names + i))
-            strv_append(&v, names + i);
-    if (v)
-        qsort(v, strv_len(v), sizeof(char *), name_cmp);
-    for (size_t i = 0; v && v[i]; i++) {
-        ssize_t len = lgetxattr(abs, v[i], NULL, 0);
-        _cleanup_free_ char *val = xmalloc(len > 0 ? (size_t)len : 1);
-        if (len < 0 || (len = lgetxattr(abs, v[i], val, (size_t)len)) < 0)
-            return berth_error_new(err, errno, "get xattr %s of %s", v[i],
-                                   abs);
-        archive_entry_xattr_add_entry(e, v[i], val, (size_t)len);
-    }
-    return 0;
-}
-
-/* Hard links become tar links to the first path seen (walk order). */
-static const char *pack_link_of(struct packer *p, const struct stat *st,
-                                const char *rel)
-{
-    if (st->st_nlink < 2)
-        return NULL;
-    for (size_t i = 0; i < p->nlinks; i++)
-        if (p->links[i].dev == st->st_dev && p->links[i].ino == st->st_ino)
-            return p->links[i].path;
-    p->links = xrealloc(p->links, (p->nlinks + 1) * sizeof(*p->links));
-    p->links[p->nlinks++] =
-        (struct pack_link){st->st_dev, st->st_ino, xstrdup(rel)};
-    return NULL;
-}
-
-static int pack_data(struct packer *p, const char *abs, int64_t size,
-                     berth_error_t *err)
-{
-    _cleanup_close_ int fd = open(abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    char buf[65536];
-    int64_t done = 0;
-
-    if (fd < 0)
-        return berth_error_new(err, errno, "open %s", abs);
-    while (done < size) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return berth_error_new(err, errno, "read %s", abs);
-        if (n == 0)
-            return berth_error_new(err, 0, "%s changed while packing", abs);
-        if (n > size - done)
-            n = (ssize_t)(size - done);
-        if (archive_write_data(p->tar, buf, (size_t)n) < 0)
-            return berth_error_new(err, 0, "pack %s: %s", abs,
-                                   archive_error_string(p->tar));
-        done += n;
-    }
-    return 0;
-}
-
-/* One tar entry from a stat.  Fields are set one by one, not with
- * archive_entry_copy_stat, so no atime/ctime/dev/ino reaches the pax
- * headers and mtimes are whole seconds, as docker's layers have them:
- * the same tree always packs to the same bytes. */
-static int pack_entry(struct packer *p, const char *rel, const char *abs,
-                      const struct stat *st, bool whiteout,
-                      berth_error_t *err)
-{
-    _cleanup_aentry_ struct archive_entry *e = archive_entry_new();
-    char target[PATH_MAX];
-    const char *link = NULL;
-    mode_t type = whiteout ? S_IFREG : st->st_mode & S_IFMT;
-
-    archive_entry_set_pathname(e, rel);
-    archive_entry_set_filetype(e, type);
-    archive_entry_set_perm(e, st->st_mode & 07777);
-    archive_entry_set_uid(e, st->st_uid);
-    archive_entry_set_gid(e, st->st_gid);
-    archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
-    if (type == S_IFREG && !whiteout) {
-        link = pack_link_of(p, st, rel);
-        if (link)
-            archive_entry_set_hardlink(e, link);
-        else
-            archive_entry_set_size(e, st->st_size);
-    } else if (type == S_IFLNK) {
-        ssize_t n = readlink(abs, target, sizeof(target) - 1);
-        if (n < 0)
-            return berth_error_new(err, errno, "readlink %s", abs);
-        target[n] = '\0';
-        archive_entry_set_symlink(e, target);
-    } else if (type == S_IFCHR || type == S_IFBLK) {
-        archive_entry_set_rdev(e, st->st_rdev);
-    }
-    if (!whiteout && pack_xattrs(e, abs, err) < 0)
-        return -1;
-    if (archive_write_header(p->tar, e) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "pack %s: %s", abs,
-                               archive_error_string(p->tar));
-    if (type == S_IFREG && !whiteout && !link &&
-        pack_data(p, abs, st->st_size, err) < 0)
-        return -1;
-    return 0;
-}
-
-static bool dir_is_opaque(const char *abs)
-{
-    char v = 0;
-    return (lgetxattr(abs, "trusted.overlay.opaque", &v, 1) == 1 &&
-            v == 'y') ||
-           (lgetxattr(abs, "user.overlay.opaque", &v, 1) == 1 && v == 'y');
-}
-
-static char **dir_names(const char *abs, berth_error_t *err)
-{
-    _cleanup_closedir_ DIR *d = opendir(abs);
-    char **v = xcalloc(1, sizeof(char *));
-    struct dirent *de;
-
-    if (d == NULL) {
-        free(v);
-        berth_error_new(err, errno, "open %s", abs);
-        return NULL;
-    }
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            strv_append(&v, de->d_name);
-    qsort(v, strv_len(v), sizeof(char *), name_cmp);
-    return v;
-}
-
-/* Depth-first in byte order of names, so the output is deterministic;
- * overlay whiteouts go back to their OCI names, the opaque marker comes
- * right after its directory. */
-static int pack_dir(struct packer *p, const char *abs, const char *rel,
-                    berth_error_t *err)
-{
-    _cleanup_strv_ char **names = dir_names(abs, err);
-    struct stat st;
-
-    if (names == NULL)
-        return -1;
-    if (dir_is_opaque(abs) && !strv_contains(names, OPAQUE_NAME)) {
-        _cleanup_free_ char *opq =
-            rel[0] ? xasprintf("%s/" OPAQUE_NAME, rel) : xstrdup(OPAQUE_NAME);
-        if (lstat(abs, &st) < 0)
-            return berth_error_new(err, errno, "stat %s", abs);
-        if (pack_entry(p, opq, abs, &st, true, err) < 0)
-            return -1;
-    }
-    for (size_t i = 0; names[i]; i++) {
-        _cleanup_free_ char *cabs = xasprintf("%s/%s", abs, names[i]);
-        _cleanup_free_ char *crel =
-            rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-        if (lstat(cabs, &st) < 0)
-            return berth_error_new(err, errno, "stat %s", cabs);
-        if (S_ISSOCK(st.st_mode))
-            continue;
-        if (is_whiteout(&st)) {
-            _cleanup_free_ char *wh =
-                rel[0] ? xasprintf("%s/" WH_PREFIX "%s", rel, names[i])
-                       : xasprintf(WH_PREFIX "%s", names[i]);
-            if (pack_entry(p, wh, cabs, &st, true, err) < 0)
-                return -1;
-            continue;
-        }
-        if (pack_entry(p, crel, cabs, &st, false, err) < 0)
-            return -1;
-        if (S_ISDIR(st.st_mode) && pack_dir(p, cabs, crel, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int pack_tree(struct packer *p, const char *src, berth_error_t *err)
-{
-    struct stat st;
-
-    if (lstat(src, &st) < 0)
-        return berth_error_new(err, errno, "stat %s", src);
-    if (!S_ISDIR(st.st_mode))
-        return berth_error_new(err, ENOTDIR, "%s", src);
-    p->tar = archive_write_new();
-    /* pax_restricted: ustar headers unless an entry needs pax (long
-     * names, xattrs); SCHILY.xattr is what Go's archive/tar reads */
-    if (archive_write_set_format_pax_restricted(p->tar) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "%s", archive_error_string(p->tar));
-    /* libarchive < 3.3.3 lacks the option and writes both headers */
-    archive_write_set_options(p->tar, "xattrheader=SCHILY");
-    if (archive_write_set_bytes_in_last_block(p->tar, 1) != ARCHIVE_OK ||
-        archive_write_open(p->tar, p, NULL, pack_tar_cb, NULL) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "%s", archive_error_string(p->tar));
-    if (pack_dir(p, src, "", err) < 0)
-        return -1;
-    if (archive_write_close(p->tar) != ARCHIVE_OK)
-        return berth_error_new(err, 0, "%s", archive_error_string(p->tar));
-    return 0;
-}
-
-int layer_pack(const char *src, const char *dest, char **ret_digest,
-               char **ret_diff_id, int64_t *ret_size, berth_error_t *err)
-{
-    struct packer p = {.gz = {.fd = -1}};
-    int r;
-
-    sha256_init(&p.diff);
-    r = gz_sink_open(&p.gz, dest, err);
-    if (r == 0)
-        r = pack_tree(&p, src, err);
-    if (r == 0)
-        r = gz_sink_finish(&p.gz, ret_digest, ret_size, err);
-    if (r == 0 && ret_diff_id)
-        *ret_diff_id = digest_of(&p.diff);
-    /* the tar writer flushes into the gzip one: free it first */
-    if (p.tar)
-        archive_write_free(p.tar);
-    gz_sink_done(&p.gz, r < 0);
-    for (size_t i = 0; i < p.nlinks; i++)
-        free(p.links[i].path);
-    free(p.links);
-    if (r < 0)
-        return berth_error_prefix(err, "pack layer %s", src);
-    return 0;
-}
