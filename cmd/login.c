@@ -150,6 +150,12 @@ int cmd_login(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         berth_error_free(&e);
         if (registry_client_new(host, NULL, &ro, &c, err) < 0 ||
             registry_ping(c, err) < 0) {
+            /* a refusal of the credentials is reported as podman does,
+             * whatever the registry or token server said about it */
+            if (*err != NULL && (*err)->errnum == EACCES) {
+                berth_error_free(err);
+                berth_error_new(err, 0, "invalid username/password");
+            }
             berth_error_prefix(err, "logging into \"%s\"", key);
             goto out;
         }

@@ -30,6 +30,33 @@ static int dest_name(const char *arg, char **ret, berth_error_t *err)
     return 0;
 }
 
+/* The name of REC that the short NAME (no registry) was found by:
+ * "localhost/NAME[:latest]" first, else any "REGISTRY/NAME[:latest]", the
+ * way images_lookup matched it.  NULL when NAME is not one of its names
+ * (an id, say). */
+static char *push_short_name(json_t *rec, const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *last = slash ? slash + 1 : name;
+    _cleanup_free_ char *want = strchr(last, ':') || strchr(name, '@')
+                                    ? xstrdup(name)
+                                    : xasprintf("%s:latest", name);
+    _cleanup_free_ char *local = xasprintf("localhost/%s", want);
+    json_t *names = json_object_get(rec, "names"), *v;
+    size_t i, wl = strlen(want);
+    const char *found = NULL;
+    json_array_foreach(names, i, v) {
+        const char *n = json_string_value(v);
+        size_t nl = n ? strlen(n) : 0;
+        if (n && strcmp(n, local) == 0)
+            return xstrdup(n);
+        if (found == NULL && nl > wl && n[nl - wl - 1] == '/' &&
+            strcmp(n + nl - wl, want) == 0)
+            found = n;
+    }
+    return found ? xstrdup(found) : NULL;
+}
+
 int cmd_push(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 {
     static const struct cli_command self = {
@@ -68,19 +95,22 @@ int cmd_push(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         if (dest_name(argv[optind + 1], &dest, err) < 0)
             goto out;
     } else {
-        /* the name the user typed, or the image's first name */
+        /* the name the user typed, as the image's name it stands for: a
+         * short "app:1" is localhost/app:1, never the image's other names
+         * (which would push to a repository the user did not name) */
         struct image_ref *ref = NULL;
         berth_error_t e = NULL;
         if (image_ref_parse(argv[optind], &ref, &e) == 0 && ref->registry)
             dest = image_ref_string(ref);
-        else if (json_array_size(json_object_get(rec, "names")) > 0)
-            dest = xstrdup(json_string_value(
-                json_array_get(json_object_get(rec, "names"), 0)));
+        else
+            dest = push_short_name(rec, argv[optind]);
         image_ref_free(ref);
         berth_error_free(&e);
         if (dest == NULL) {
-            berth_error_new(err, 0, "%s: no destination given and the image "
-                            "has no name", argv[optind]);
+            berth_error_new(err, 0, "%s: no destination given: name the "
+                            "registry to push to (e.g. berth push %s "
+                            "registry.example.com/name:tag)",
+                            argv[optind], argv[optind]);
             goto out;
         }
     }

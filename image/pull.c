@@ -76,8 +76,9 @@ static int fetch_blob(struct store *s, struct registry_client *c,
     if (r == 0 && fsync(fd) < 0)
         r = berth_error_new(err, errno, "write %s", tmp.path);
     close(fd);
+    /* registry_get_blob verified the digest as the bytes streamed in */
     if (r == 0)
-        r = store_blob_commit(s, tmp.path, digest, err);
+        r = store_blob_commit_verified(s, tmp.path, digest, err);
 out:
     store_tmp_done(s, &tmp);
     return r;
@@ -407,9 +408,11 @@ int image_pull(struct store *s, const char *name, const struct pull_opts *o,
         struct pull_opts oo = *o;
         if (image_ref_parse(cands[i], &ref, err) < 0)
             return -1;
+        /* the candidate as pulled, ":latest" included, as podman shows it */
+        _cleanup_free_ char *full = image_ref_string(ref);
         set_insecure(&oo, ref->registry);
         if (o->on_event) {
-            struct pull_event ev = {.kind = PULL_TRYING, .name = cands[i]};
+            struct pull_event ev = {.kind = PULL_TRYING, .name = full};
             o->on_event(o->event_arg, &ev);
         }
         berth_error_free(&last);
@@ -417,7 +420,7 @@ int image_pull(struct store *s, const char *name, const struct pull_opts *o,
         image_ref_free(ref);
         if (r == 0)
             return 0;
-        berth_error_prefix(&last, "initializing source docker://%s", cands[i]);
+        berth_error_prefix(&last, "initializing source docker://%s", full);
     }
     *err = last;
     return -1;

@@ -105,12 +105,14 @@ int image_push(struct store *s, json_t *record, const char *dest,
         goto out;
     size_t i;
     json_t *l;
+    /* before the layers: podman says "Getting image source signatures"
+     * first; the config line itself comes with the manifest event */
+    emit(&oo, PULL_CONFIG, cdigest, 0, 0);
     json_array_foreach(json_object_get(record, "layers"), i, l) {
         if (push_blob(s, c, json_get_str(l, "digest"),
                       json_get_int(l, "size", -1), &oo, false, err) < 0)
             goto out;
     }
-    emit(&oo, PULL_CONFIG, cdigest, 0, 0);
     if (push_blob(s, c, cdigest, -1, &oo, true, err) < 0)
         goto out;
     emit(&oo, PULL_MANIFEST, mdigest, 0, 0);
