@@ -140,6 +140,11 @@ void image_view_rows(json_t *record, json_t *config, bool no_trunc,
 {
     const char *id = json_get_str(record, "id");
     json_t *names = json_object_get(record, "names");
+    /* pulled by digest only: the repository comes from the repo digest,
+     * with tag <none>, as podman shows it */
+    bool by_digest = json_array_size(names) == 0;
+    if (by_digest)
+        names = json_object_get(record, "digests");
     size_t n = json_array_size(names);
     int64_t created = created_unix(record);
     _cleanup_free_ char *ago = format_ago((int64_t)time(NULL) - created);
@@ -147,9 +152,13 @@ void image_view_rows(json_t *record, json_t *config, bool no_trunc,
     _cleanup_free_ char *size = format_size((uint64_t)json_get_int(record, "size", 0));
     for (size_t i = 0; i < (n ? n : 1); i++) {
         _cleanup_free_ char *repo = NULL, *tag = NULL;
-        if (n)
-            split_name(json_string_value(json_array_get(names, i)), &repo, &tag);
-        else {
+        const char *nm = json_string_value(json_array_get(names, i));
+        if (n && by_digest) {
+            repo = xstrndup(nm, strcspn(nm, "@"));
+            tag = xstrdup("<none>");
+        } else if (n) {
+            split_name(nm, &repo, &tag);
+        } else {
             repo = xstrdup("<none>");
             tag = xstrdup("<none>");
         }
@@ -160,7 +169,7 @@ void image_view_rows(json_t *record, json_t *config, bool no_trunc,
             "ID", id, no_trunc ? (int)strlen(id) : 12, "Id", id, "Repository",
             repo, "Tag", tag, "Digest", dg ? dg : "", "Created", ago,
             "CreatedSince", ago, "CreatedAt", at, "Size", size, "VirtualSize",
-            size, "Labels", labels_of(config), "Names", names, "Dangling",
+            size, "Labels", labels_of(config), "Names", json_object_get(record, "names"), "Dangling",
             n == 0, "Containers", 0, "ReadOnly", 0, "CreatedUnix",
             (json_int_t)created);
         if (no_trunc) {

@@ -109,7 +109,7 @@ static bool label_matches(json_t *cfg, const char *want)
 static bool filter_keep(const struct image_filter *f, json_t *rec,
                         json_t *cfg)
 {
-    bool dangling = json_array_size(json_object_get(rec, "names")) == 0;
+    bool dangling = images_dangling(rec);
     if (f->dangling >= 0 && dangling != (bool)f->dangling)
         return false;
     if (f->refs) {

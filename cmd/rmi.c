@@ -202,7 +202,7 @@ int cmd_image_prune(struct cli_global *g, int argc, char **argv,
     size_t i;
     json_t *rec;
     json_array_foreach(recs, i, rec) {
-        bool dangling = json_array_size(json_object_get(rec, "names")) == 0;
+        bool dangling = images_dangling(rec);
         if (!all && !dangling)
             continue;
         if (images_delete(s, json_get_str(rec, "id"), err) < 0)

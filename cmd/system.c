@@ -20,7 +20,7 @@ static json_t *df_images(struct store *s, json_t *recs)
     json_int_t total = 0, reclaim = 0;
     json_array_foreach(recs, i, rec) {
         total += (json_int_t)json_get_int(rec, "size", 0);
-        if (json_array_size(json_object_get(rec, "names")) == 0)
+        if (images_dangling(rec))
             reclaim += (json_int_t)json_get_int(rec, "size", 0);
     }
     (void)s;

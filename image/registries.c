@@ -1031,10 +1031,14 @@ char **registries_conf_resolve_short(const struct registries_conf *conf,
             strv_push(&out, xasprintf("%s%s", conf->alias_values[i], suffix));
             return out;
         }
-    if (conf == NULL || conf->search == NULL || conf->search[0] == NULL) {
+    /* no search list anywhere: docker.io, as podman; a list set empty on
+     * purpose resolves to nothing, and the caller says so */
+    if (conf == NULL || conf->search == NULL) {
         strv_push(&out, qualify("docker.io", repo, suffix));
         return out;
     }
+    if (out == NULL)
+        out = xcalloc(1, sizeof(char *));
     for (char **s = conf->search; *s; s++)
         strv_push(&out, qualify(*s, repo, suffix));
     return out;

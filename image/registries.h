@@ -55,8 +55,9 @@ registries_conf_find(const struct registries_conf *conf, const char *repo);
 
 /* Candidate fully-qualified names for a short NAME ("alpine", "foo/bar:1"):
  * the alias if one matches, otherwise each search registry in order, and
- * docker.io (with library/ for single-component names) when the search
- * list is empty, as podman does.  Returns a NULL-terminated vector of
+ * docker.io (with library/ for single-component names) when no file sets
+ * a search list, as podman does; a list set to [] gives an empty vector
+ * (podman then refuses the short name).  Returns a NULL-terminated vector of
  * names "host/path[:tag|@digest]". */
 char **registries_conf_resolve_short(const struct registries_conf *conf,
                                      const char *name);

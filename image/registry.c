@@ -417,7 +417,14 @@ int registry_get_manifest(struct registry_client *c, const char *reference,
     const char *body = sink.buf ? sink.buf : "";
     sha256_hex(body, sink.len, hex);
     _cleanup_free_ char *digest = xasprintf("sha256:%s", hex);
-    if (manifest_verify(reference, resp.digest, digest, err) < 0)
+    /* A signed schema 1 manifest's digest excludes its signatures, so the
+     * registry's header cannot match the bytes; let the caller refuse
+     * schema 1 with a message that says so instead of a digest error. */
+    bool schema1 = resp.content_type &&
+                   str_has_prefix(resp.content_type,
+                                  "application/vnd.docker.distribution."
+                                  "manifest.v1");
+    if (!schema1 && manifest_verify(reference, resp.digest, digest, err) < 0)
         return berth_error_prefix(err, "fetch manifest %s from %s/%s",
                                   reference, c->host, c->repo);
 

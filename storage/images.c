@@ -334,6 +334,12 @@ int images_delete(struct store *s, const char *id, berth_error_t *err)
     return 0;
 }
 
+bool images_dangling(json_t *record)
+{
+    return json_array_size(json_object_get(record, "names")) == 0 &&
+           json_array_size(json_object_get(record, "digests")) == 0;
+}
+
 int images_config(struct store *s, json_t *record, json_t **ret,
                   berth_error_t *err)
 {

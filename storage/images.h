@@ -41,6 +41,10 @@ int images_remove_name(struct store *s, const char *id, const char *name,
                        berth_error_t *err);
 /* Delete the record (the blobs and layers go with store_gc). */
 int images_delete(struct store *s, const char *id, berth_error_t *err);
+/* An image with no name and no repo digest: what prune removes and
+ * `images` shows as <none> <none>.  An image pulled only by digest keeps
+ * its repository through its repo digest and is not dangling. */
+bool images_dangling(json_t *record);
 /* Image config JSON (parsed config blob). */
 int images_config(struct store *s, json_t *record, json_t **ret,
                   berth_error_t *err);

@@ -399,6 +399,18 @@ static int test_resolve(void)
                   (const char *const[]){"r1.io/x/alpine", "r2.io:5000/x/alpine",
                                         "docker.io/x/alpine", NULL}) == 0);
     registries_conf_free(c);
+
+    /* a search list set empty on purpose resolves to nothing (podman then
+     * refuses the short name), but an alias still applies */
+    c = parse_ok("unqualified-search-registries = []\n[aliases]\n"
+                 "\"alpine\" = \"quay.io/x/alpine\"\n");
+    TAP_CHECK(c != NULL);
+    TAP_CHECK(expect_names(registries_conf_resolve_short(c, "busybox"),
+                           (const char *const[]){NULL}) == 0);
+    TAP_CHECK(expect_names(registries_conf_resolve_short(c, "alpine"),
+                           (const char *const[]){"quay.io/x/alpine", NULL}) ==
+              0);
+    registries_conf_free(c);
     return 0;
 }
 
