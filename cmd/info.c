@@ -153,6 +153,28 @@ static void print_yaml(json_t *v, int indent, bool in_list)
     }
 }
 
+/* --format json prints `doc` indented; a template renders over `view`
+ * (the same document, possibly with podman's capitalized field names). */
+static int print_one(const char *format, json_t *doc, json_t *view,
+                     berth_error_t *err)
+{
+    if (strcmp(format, "json") == 0) {
+        _cleanup_free_ char *out = json_dumps(doc, JSON_INDENT(4));
+        printf("%s\n", out);
+        return 0;
+    }
+    struct format_tmpl *t = NULL;
+    _cleanup_free_ char *out = NULL;
+    if (format_parse(format, &t, err) < 0)
+        return -1;
+    int r = format_exec(t, view, &out, err);
+    format_free(t);
+    if (r < 0)
+        return -1;
+    printf("%s\n", out);
+    return 0;
+}
+
 int cmd_info(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 {
     static const struct cli_command self = {
@@ -177,22 +199,8 @@ int cmd_info(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         print_yaml(info, 0, false);
         return 0;
     }
-    if (strcmp(format, "json") == 0) {
-        _cleanup_free_ char *out = json_dumps(info, JSON_INDENT(4));
-        printf("%s\n", out);
-        return 0;
-    }
-    struct format_tmpl *t = NULL;
-    _cleanup_free_ char *out = NULL;
     _cleanup_json_ json_t *view = capitalized(info);
-    if (format_parse(format, &t, err) < 0)
-        return -1;
-    r = format_exec(t, view, &out, err);
-    format_free(t);
-    if (r < 0)
-        return -1;
-    printf("%s\n", out);
-    return 0;
+    return print_one(format, info, view, err);
 }
 
 int cmd_version(struct cli_global *g, int argc, char **argv,
@@ -228,19 +236,5 @@ int cmd_version(struct cli_global *g, int argc, char **argv,
                archive_version_string(), osarch);
         return 0;
     }
-    if (strcmp(format, "json") == 0) {
-        _cleanup_free_ char *out = json_dumps(v, JSON_INDENT(4));
-        printf("%s\n", out);
-        return 0;
-    }
-    struct format_tmpl *t = NULL;
-    _cleanup_free_ char *out = NULL;
-    if (format_parse(format, &t, err) < 0)
-        return -1;
-    r = format_exec(t, v, &out, err);
-    format_free(t);
-    if (r < 0)
-        return -1;
-    printf("%s\n", out);
-    return 0;
+    return print_one(format, v, v, err);
 }
