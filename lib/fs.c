@@ -147,6 +147,14 @@ static int rm_cb(const char *path, const struct stat *st, int flag,
     (void)ftw;
     if (flag == FTW_DP)
         return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+    if (flag == FTW_DNR) {
+        /* a directory we may not read (overlay leaves work/work mode 000):
+         * ours to open up, then remove like any other */
+        if (chmod(path, 0700) < 0 ||
+            nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS) < 0)
+            return -1;
+        return 0;
+    }
     return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 

@@ -56,7 +56,10 @@ int userns_mapping_get(struct userns_mapping *ret, berth_error_t *err)
     (void)err;
     memset(ret, 0, sizeof(*ret));
     /* libsubid consults /etc/subuid and NSS (sss, ldap) alike. */
-    subid_init("berth", NULL);
+    /* once per process: libsubid leaks a little on every init */
+    static bool subid_ready;
+    if (!subid_ready)
+        subid_ready = subid_init("berth", NULL);
     nu = subid_get_uid_ranges(name, &ur);
     ng = subid_get_gid_ranges(name, &gr);
     if (nu <= 0 || ng <= 0) {

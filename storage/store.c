@@ -95,6 +95,7 @@ int store_open(const struct store_opts *opts, struct store **ret,
                berth_error_t *err)
 {
     static const char *const dirs[] = {"blobs/sha256", "layers", "images",
+                                       "containers", "names",
                                        "tmp", "locks"};
     struct store *s = xcalloc(1, sizeof(*s));
 
