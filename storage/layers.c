@@ -15,6 +15,7 @@
 #include "lib/sha256.h"
 #include "lib/xalloc.h"
 #include "rootless/userns.h"
+#include "storage/containers.h"
 #include "storage/images.h"
 #include "storage/store.h"
 #include "storage/unpack.h"
@@ -237,9 +238,11 @@ int store_gc(struct store *s, uint64_t *ret_reclaimed, berth_error_t *err)
 {
     _cleanup_free_ char *lockp = store_path(s, "locks/gc.lock");
     _cleanup_close_ int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    _cleanup_json_ json_t *images = NULL;
+    _cleanup_json_ json_t *images = NULL, *ctrs = NULL;
     _cleanup_strv_ char **blobs = NULL, **layers = NULL;
     uint64_t reclaimed = 0;
+    size_t i;
+    json_t *c;
 
     if (ret_reclaimed)
         *ret_reclaimed = 0;
@@ -252,6 +255,19 @@ int store_gc(struct store *s, uint64_t *ret_reclaimed, berth_error_t *err)
     if (images_list(s, &images, err) < 0)
         return -1;
     collect_refs(images, &blobs, &layers);
+    /* a container keeps its layers even after rmi -f of its image; "l"
+     * holds the overlay driver's short links to layer dirs */
+    if (containers_list(s, &ctrs, err) < 0)
+        return -1;
+    json_array_foreach(ctrs, i, c) {
+        size_t k;
+        json_t *l;
+        json_array_foreach(json_object_get(c, "layers"), k, l) {
+            if (json_is_string(l))
+                strv_append(&layers, hex_of(json_string_value(l)));
+        }
+    }
+    strv_append(&layers, "l");
     if (sweep(s, "layers", layers, &reclaimed, err) < 0 ||
         sweep(s, "blobs/sha256", blobs, &reclaimed, err) < 0)
         return -1;
