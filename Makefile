@@ -6,7 +6,7 @@ DATADIR ?= $(PREFIX)/share
 BUILDDIR ?= build
 CC ?= cc
 
-PKGS := libcurl jansson libarchive
+PKGS := libcurl jansson libarchive libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsubid -lpthread -lm
 
@@ -26,6 +26,11 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILDDIR)/%.o)
 # cmd/ code other than main.c is testable too (format engine, flag parser)
 CMD_LIB_OBJS := $(filter-out $(BUILDDIR)/cmd/main.o,$(CMD_OBJS))
+# The per-container monitor: its own binary, libc only and static (its
+# memory is paid once per container); never linked into berth.
+MONITOR_SRCS := $(wildcard monitor/*.c)
+MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(BUILDDIR)/%.o)
+MONITOR_LIB_OBJS := $(filter-out $(BUILDDIR)/monitor/main.o,$(MONITOR_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/tests/%)
@@ -33,10 +38,13 @@ HELPER_SRCS := $(wildcard tests/unit/helper-*.c)
 HELPER_OBJS := $(HELPER_SRCS:%.c=$(BUILDDIR)/%.o)
 
 .PHONY: all clean deps install uninstall unit check asan-unit bench fmt test-system
-all: berth
+all: berth berth-monitor
 
 berth: $(LIB_OBJS) $(CMD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+berth-monitor: $(MONITOR_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^
 
 $(BUILDDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,6 +53,9 @@ $(BUILDDIR)/%.o: %.c
 $(BUILDDIR)/tests/test-%: $(BUILDDIR)/tests/unit/test-%.o $(LIB_OBJS) $(CMD_LIB_OBJS) $(HELPER_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# tests/unit/test-monitor*.c test monitor/ code (not in LIB_OBJS)
+$(filter $(BUILDDIR)/tests/test-monitor%,$(UNIT_BINS)): $(MONITOR_LIB_OBJS)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -65,20 +76,21 @@ deps:
 bench: berth
 	bench/pull-bench.sh
 
-install: berth
+install: berth berth-monitor
 	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
+	install -D -m 0755 berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor
 	install -D -m 0644 completions/berth.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/berth
 	install -D -m 0644 completions/_berth $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth
 	install -D -m 0644 completions/berth.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
+	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
 	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 fmt:
-	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(wildcard */*.h)
+	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(MONITOR_SRCS) $(wildcard */*.h)
 
 clean:
-	rm -rf $(BUILDDIR) build-asan berth
+	rm -rf $(BUILDDIR) build-asan berth berth-monitor
 
 -include $(shell find $(BUILDDIR) build-asan -name '*.d' 2>/dev/null)

@@ -37,7 +37,7 @@ if [ "$(id -u)" -eq 0 ]; then
   step deps tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
-if ! step build make -j2 berth; then
+if ! step build make -j2 all; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
 
@@ -55,7 +55,7 @@ run_bats() { # NAME USER: the integration suite as USER (root or test user)
     # a copy the unprivileged user can read, outside root's home
     local copy
     copy=$(mktemp -d /tmp/berth-rootless.XXXXXX)
-    cp -a berth tests completions "$copy/"
+    cp -a berth berth-monitor tests completions "$copy/"
     chmod -R a+rX "$copy"
     step "$name" runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
       HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 \
