@@ -218,14 +218,16 @@ int cli_parse(const struct cli_command *cmd, const struct cli_opt *opts,
 
 void cli_print_help(const struct cli_command *cmd, const struct cli_opt *opts)
 {
-    printf("%s\n\nDescription:\n  %s\n\nUsage:\n  %s %s\n", cmd->summary,
-           cmd->summary, cli_cmd_path(), cmd->usage ? cmd->usage : "");
+    const char *summary = cmd->summary ? cmd->summary : cmd->name;
+    printf("%s\n\nDescription:\n  %s\n\nUsage:\n  %s %s\n", summary, summary,
+           cli_cmd_path(), cmd->usage ? cmd->usage : "");
     if (cmd->aliases)
         printf("\nAliases:\n  %s, %s\n", cmd->name, cmd->aliases);
     if (cmd->subcommands) {
         printf("\nAvailable Commands:\n");
         for (const struct cli_command *c = cmd->subcommands; c->name; c++)
-            printf("  %-12s %s\n", c->name, c->summary);
+            if (c->summary)
+                printf("  %-12s %s\n", c->name, c->summary);
     }
     printf("\nOptions:\n");
     for (const struct cli_opt *o = opts; o && o->name; o++) {

@@ -39,7 +39,7 @@ struct cli_command {
     const char *name;
     const char *aliases; /* comma-separated, or NULL */
     const char *usage;   /* "[options] IMAGE [IMAGE...]" */
-    const char *summary;
+    const char *summary; /* NULL: a hidden command (not in help) */
     /* Returns the exit code (>= 0), or -1 with *err set. */
     int (*run)(struct cli_global *g, int argc, char **argv,
                berth_error_t *err);

@@ -15,7 +15,8 @@ static void usage(void)
     printf("Manage pods, containers and images without a daemon or root\n\n"
            "Usage:\n  berth [options] COMMAND\n\nAvailable Commands:\n");
     for (const struct cli_command *c = berth_commands; c->name; c++)
-        printf("  %-12s %s\n", c->name, c->summary);
+        if (c->summary)
+            printf("  %-12s %s\n", c->name, c->summary);
     printf("\nOptions:\n"
            "      --log-level string        Log messages above specified "
            "level (trace, debug, info, warn, error, fatal, panic)\n"
