@@ -28,5 +28,18 @@ BERTH_CMD(login);
 BERTH_CMD(logout);
 BERTH_CMD(unshare);
 BERTH_CMD(image_exists);
+BERTH_CMD(oci_runtime);
+BERTH_CMD(run);
+BERTH_CMD(create);
+BERTH_CMD(start);
+BERTH_CMD(stop);
+BERTH_CMD(kill);
+BERTH_CMD(restart);
+BERTH_CMD(rm);
+BERTH_CMD(ps);
+BERTH_CMD(logs);
+BERTH_CMD(wait);
+BERTH_CMD(container_inspect);
+BERTH_CMD(container_exists);
 
 #endif

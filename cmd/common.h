@@ -4,6 +4,7 @@
 #define BERTH_CMD_COMMON_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "image/pull.h"
@@ -39,6 +40,10 @@ void progress_free(struct progress *p);
 void progress_pull_event(void *arg, const struct pull_event *ev);
 void progress_line(struct progress *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Inspect output: the documents as an indented JSON array, or each
+ * rendered through a --format template. */
+int format_print_docs(json_t *docs, const char *format, berth_error_t *err);
 
 /* "WARN[0000] msg" on stderr, as podman's logrus output. */
 void print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

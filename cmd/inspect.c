@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/common.h"
+#include "cmd/container.h"
 #include "cmd/format.h"
 #include "cmd/image-view.h"
 #include "lib/cleanup.h"
@@ -13,7 +15,7 @@
 
 /* Print the inspect documents: a JSON array (podman indents 4), or each
  * rendered through --format. */
-static int print_docs(json_t *docs, const char *format, berth_error_t *err)
+int format_print_docs(json_t *docs, const char *format, berth_error_t *err)
 {
     if (format == NULL || strcmp(format, "json") == 0) {
         _cleanup_free_ char *s = json_dumps(docs, JSON_INDENT(4) |
@@ -77,6 +79,16 @@ static int inspect_common(struct cli_global *g, int argc, char **argv,
         _cleanup_json_ json_t *rec = NULL;
         json_t *doc = NULL;
         berth_error_t e = NULL;
+        /* containers first, as podman */
+        if (type == NULL || strcmp(type, "image") != 0) {
+            json_t *ctr = NULL;
+            if (ctr_lookup(s, argv[i], &ctr, &e) == 0) {
+                json_array_append_new(docs, ctr_inspect_json(s, ctr));
+                json_decref(ctr);
+                continue;
+            }
+            berth_error_free(&e);
+        }
         if ((type && strcmp(type, "container") == 0) ||
             images_lookup(s, argv[i], &rec, &e) < 0) {
             if (strcmp(name, "inspect") == 0 || e == NULL) {
@@ -98,7 +110,7 @@ static int inspect_common(struct cli_global *g, int argc, char **argv,
         json_array_append_new(docs, doc);
     }
     if (json_array_size(docs) > 0 || missing == NULL)
-        if (print_docs(docs, format, err) < 0) {
+        if (format_print_docs(docs, format, err) < 0) {
             berth_error_free(&missing);
             return -1;
         }

@@ -14,9 +14,11 @@ _berth() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local global="--root --runroot --storage-driver --log-level --help --version"
-    local commands="image images import info inspect load login logout pull push rmi save system tag unshare untag version"
+    local commands="container create image images import info inspect kill load login logout logs ps pull push restart rm rmi run save start stop system tag unshare untag version wait"
     local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
     local system_cmds="df info reset"
+    local container_cmds="create exists inspect kill list logs ls ps restart rm run start stop wait"
+    local runflags="--annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --privileged --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
     local reg="--tls-verify --authfile --creds --cert-dir"
 
     local cmd="" sub="" i
@@ -38,12 +40,33 @@ _berth() {
     if [ -z "$cmd" ]; then
         COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return
     fi
+    local grp=""
     case $cmd in
-    image) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$image_cmds" -- "$cur")); return; }; cmd=$sub ;;
+    container) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$container_cmds" -- "$cur")); return; }; grp=container; cmd=$sub ;;
+    image) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$image_cmds" -- "$cur")); return; }; grp=image; cmd=$sub ;;
     system) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$system_cmds" -- "$cur")); return; }; cmd=$sub ;;
     esac
     local flags=""
+    # rm, ls, list and inspect mean containers at the top level and under
+    # `container`, images under `image`
+    if [ "$grp" != image ]; then
+        case $cmd in
+        rm) cmd=ctr-rm ;;
+        list|ls) cmd=ps ;;
+        inspect) [ "$grp" = container ] && cmd=ctr-inspect ;;
+        esac
+    fi
     case $cmd in
+    run) flags="--detach -d $runflags" ;;
+    create) flags="$runflags" ;;
+    start) flags="--attach -a --interactive -i" ;;
+    stop) flags="--all -a --ignore -i --time -t" ;;
+    kill) flags="--signal -s" ;;
+    restart) flags="--time -t" ;;
+    ctr-rm) flags="--all -a --force -f --ignore -i --volumes -v" ;;
+    ps) flags="--all -a --filter -f --format --last -n --latest -l --no-trunc --noheading --quiet -q" ;;
+    logs) flags="--follow -f --since --tail -n --timestamps -t --until" ;;
+    ctr-inspect) flags="--format -f --latest -l --size -s" ;;
     pull) flags="--all-tags -a --arch --os --platform --quiet -q --variant $reg" ;;
     push) flags="--digestfile --quiet -q $reg" ;;
     images|list|ls) flags="--all -a --digests --filter -f --format --no-trunc --noheading -n --quiet -q" ;;
@@ -64,6 +87,9 @@ _berth() {
     else
         case $cmd in
         push|rmi|rm|tag|untag|inspect|save|exists) _berth_images "$cur" ;;
+        start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect)
+            COMPREPLY=($(compgen -W "$(berth ps -a --format '{{.Names}}' 2>/dev/null)" -- "$cur")) ;;
+        run|create) _berth_images "$cur" ;;
         import) COMPREPLY=($(compgen -f -- "$cur")) ;;
         esac
     fi

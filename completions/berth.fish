@@ -1,8 +1,9 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands image images import info inspect load login logout pull push rmi save system tag unshare untag version
+set -l commands container create image images import info inspect kill load login logout logs ps pull push restart rm rmi run save start stop system tag unshare untag version wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
+set -l container_cmds create exists inspect kill list logs ls ps restart rm run start stop wait
 
 function __berth_images
     berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*'
@@ -17,6 +18,11 @@ complete -c berth -n "not __fish_seen_subcommand_from $commands" -s v -l version
 complete -c berth -n "not __fish_seen_subcommand_from $commands" -a "$commands"
 complete -c berth -n "__fish_seen_subcommand_from image; and not __fish_seen_subcommand_from $image_cmds" -a "$image_cmds"
 complete -c berth -n "__fish_seen_subcommand_from system; and not __fish_seen_subcommand_from $system_cmds" -a "$system_cmds"
+complete -c berth -n "__fish_seen_subcommand_from container; and not __fish_seen_subcommand_from $container_cmds" -a "$container_cmds"
+
+function __berth_containers
+    berth ps -a --format '{{.Names}}' 2>/dev/null
+end
 
 for reg in pull push login
     complete -c berth -n "__fish_seen_subcommand_from $reg" -l tls-verify -d 'Verify TLS'
@@ -64,3 +70,69 @@ complete -c berth -n "__fish_seen_subcommand_from logout" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from logout" -l authfile -r -F
 complete -c berth -n "__fish_seen_subcommand_from df" -s v -l verbose
 complete -c berth -n "__fish_seen_subcommand_from push rmi rm tag untag inspect save exists" -xa '(__berth_images)'
+
+# containers
+complete -c berth -n "__fish_seen_subcommand_from run create" -l annotation -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l cap-add -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l cap-drop -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s c -l cpu-shares -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l cpus -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l detach-keys -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l device -r -F
+complete -c berth -n "__fish_seen_subcommand_from run create" -l entrypoint -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s e -l env -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l env-file -r -F
+complete -c berth -n "__fish_seen_subcommand_from run create" -l group-add -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s h -l hostname -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l init
+complete -c berth -n "__fish_seen_subcommand_from run create" -s i -l interactive
+complete -c berth -n "__fish_seen_subcommand_from run create" -s l -l label -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l log-driver -xa 'k8s-file none'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l log-opt -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s m -l memory -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l memory-swap -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l mount -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l name -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l network -xa 'none host'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l net -xa 'none host'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l pids-limit -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l privileged
+complete -c berth -n "__fish_seen_subcommand_from run create" -l pull -xa 'always missing never newer'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l read-only
+complete -c berth -n "__fish_seen_subcommand_from run create" -l restart -xa 'no on-failure always unless-stopped'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l rm
+complete -c berth -n "__fish_seen_subcommand_from run create" -l runtime -r -F
+complete -c berth -n "__fish_seen_subcommand_from run create" -l security-opt -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l shm-size -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l stop-signal -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l stop-timeout -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l tmpfs -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s t -l tty
+complete -c berth -n "__fish_seen_subcommand_from run create" -l ulimit -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s u -l user -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s v -l volume -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s w -l workdir -x
+complete -c berth -n "__fish_seen_subcommand_from run" -s d -l detach
+complete -c berth -n "__fish_seen_subcommand_from start" -s a -l attach
+complete -c berth -n "__fish_seen_subcommand_from start" -s i -l interactive
+complete -c berth -n "__fish_seen_subcommand_from stop" -s i -l ignore
+complete -c berth -n "__fish_seen_subcommand_from stop restart" -s t -l time -x
+complete -c berth -n "__fish_seen_subcommand_from kill" -s s -l signal -x
+complete -c berth -n "__fish_seen_subcommand_from rm" -s v -l volumes
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -s l -l latest
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -s n -l last -x
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -l noheading
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -s a -l all
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -s f -l filter -x
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -l format -x
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -l no-trunc
+complete -c berth -n "__fish_seen_subcommand_from ps list ls" -s q -l quiet
+complete -c berth -n "__fish_seen_subcommand_from logs" -s f -l follow
+complete -c berth -n "__fish_seen_subcommand_from logs" -l since -x
+complete -c berth -n "__fish_seen_subcommand_from logs" -s n -l tail -x
+complete -c berth -n "__fish_seen_subcommand_from logs" -s t -l timestamps
+complete -c berth -n "__fish_seen_subcommand_from logs" -l until -x
+complete -c berth -n "__fish_seen_subcommand_from inspect" -s l -l latest
+complete -c berth -n "__fish_seen_subcommand_from stop" -s a -l all
+complete -c berth -n "__fish_seen_subcommand_from start stop kill restart logs wait" -xa '(__berth_containers)'
+complete -c berth -n "__fish_seen_subcommand_from run create" -xa '(__berth_images)'

@@ -332,12 +332,15 @@ int monitor_io_run(struct monitor_io *io, struct monitor_ctr *c,
         }
         if (p[PFD_CTL].revents)
             monitor_ctl(io, c, l);
+        /* accept before output: a client that connected while we waited
+         * on the start fd (run attaches before it starts the container)
+         * must get the container's very first output */
+        if (p[PFD_ATTACH].revents)
+            monitor_accept(io);
         if (p[PFD_OUT].revents && !monitor_output(io, out, 2, l))
             out = -1;
         if (p[PFD_ERR].revents && !monitor_output(io, errfd, 3, l))
             errfd = -1;
-        if (p[PFD_ATTACH].revents)
-            monitor_accept(io);
     }
     return st;
 }

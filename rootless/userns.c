@@ -304,6 +304,13 @@ int userns_run(userns_fn fn, void *arg, berth_error_t *err)
     if (WIFSIGNALED(status))
         return berth_error_new(err, 0, "helper process killed by signal %d",
                                WTERMSIG(status));
+    /* fn exec'd a program (the result pipe closed on exec): its exit
+     * status is the result */
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        return berth_error_new(err, 0, "helper process exited with status %d",
+                               WEXITSTATUS(status));
     return berth_error_new(err, 0, "helper process failed without a message");
 }
 

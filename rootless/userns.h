@@ -38,7 +38,8 @@ char *userns_mapping_format(const struct idmap_range *r, int n);
 typedef int (*userns_fn)(void *arg, berth_error_t *err);
 /* Run fn(arg) in a forked child inside a new user namespace (plus a new
  * mount namespace) with the user's mapping, as root there.  Its error
- * comes back over a pipe.  When not rootless, fn runs in a forked child
+ * comes back over a pipe.  fn may also exec a program (fds it must keep
+ * without O_CLOEXEC): the program's exit status is then the result.  When not rootless, fn runs in a forked child
  * without namespaces (same isolation of side effects).  Returns fn's
  * return value (>= 0) or -1. */
 int userns_run(userns_fn fn, void *arg, berth_error_t *err);

@@ -1,0 +1,45 @@
+/* What the container commands share: where the monitor and its files are,
+ * refreshing a record's state from the monitor's exit files, and the JSON
+ * views users see (podman's `ps` rows and `inspect` document). */
+#ifndef BERTH_CMD_CONTAINER_H
+#define BERTH_CMD_CONTAINER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "lib/error.h"
+
+struct store;
+
+/* berth-monitor: $BERTH_MONITOR, else beside this executable, else
+ * ../libexec/berth/berth-monitor relative to it. */
+char *ctr_monitor_path(berth_error_t *err);
+/* RUNROOT/exits: exit files outlive the container's records (run --rm
+ * reads the code after the monitor removed the container). */
+char *ctr_exit_dir(struct store *s);
+/* RUNROOT/containers/ID/<name> */
+char *ctr_run_file(struct store *s, const char *id, const char *name);
+
+/* Look a container up and bring its state up to date: a container whose
+ * exit file exists is exited with that code; one whose monitor is gone
+ * without an exit file is exited with code -1 (unknown). */
+int ctr_lookup(struct store *s, const char *name_or_id, json_t **ret,
+               berth_error_t *err);
+int ctr_refresh(struct store *s, json_t **rec, berth_error_t *err);
+/* Every container, refreshed. */
+int ctr_list(struct store *s, json_t **ret, berth_error_t *err);
+
+/* Is the container's monitor alive? */
+bool ctr_monitor_alive(struct store *s, const char *id);
+
+/* podman's inspect document and ps row for a refreshed record. */
+json_t *ctr_inspect_json(struct store *s, json_t *rec);
+json_t *ctr_ps_row(json_t *rec, bool no_trunc);
+
+/* Send a signal to the container's init (entering its user namespace when
+ * the process is not ours to signal). */
+int ctr_signal(struct store *s, json_t *rec, int sig, berth_error_t *err);
+/* Parse "SIGTERM", "TERM", "15". -1 when unknown. */
+int ctr_parse_signal(const char *s);
+
+#endif
