@@ -39,6 +39,9 @@ json_t *ctr_ps_row(json_t *rec, bool no_trunc);
 /* Send a signal to the container's init (entering its user namespace when
  * the process is not ours to signal). */
 int ctr_signal(struct store *s, json_t *rec, int sig, berth_error_t *err);
+/* Remove a container (force: kill it first if it runs). */
+int ctr_remove(struct store *s, const char *name_or_id, bool force,
+               berth_error_t *err);
 /* Parse "SIGTERM", "TERM", "15". -1 when unknown. */
 int ctr_parse_signal(const char *s);
 

@@ -278,8 +278,8 @@ int cmd_kill(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 }
 
 /* Remove a container: kill it first with force, then its files. */
-static int rm_one(struct store *s, const char *name, bool force,
-                  berth_error_t *err)
+int ctr_remove(struct store *s, const char *name, bool force,
+               berth_error_t *err)
 {
     _cleanup_json_ json_t *rec = NULL;
     if (ctr_lookup(s, name, &rec, err) < 0)
@@ -361,7 +361,7 @@ int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         strv_append(&names, argv[i]);
     for (size_t i = 0; names && names[i]; i++) {
         berth_error_t e = NULL;
-        if (rm_one(s, names[i], force, &e) < 0) {
+        if (ctr_remove(s, names[i], force, &e) < 0) {
             /* podman: exit 1 when a container does not exist */
             if (e->errnum == ENOENT && (ignore || force)) {
                 berth_error_free(&e);

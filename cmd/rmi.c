@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/container.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "storage/containers.h"
 #include "storage/images.h"
 #include "storage/store.h"
 
@@ -34,13 +36,39 @@ static const char *named_by(json_t *rec, const char *arg)
     return NULL;
 }
 
+/* Containers using the image: refused without force (podman's message,
+ * exit 2), removed with it. */
+static int image_users(struct store *s, const char *id, bool force,
+                       berth_error_t *err)
+{
+    _cleanup_strv_ char **users = NULL;
+    if (containers_using_image(s, id, &users, err) < 0)
+        return -1;
+    if (users == NULL || users[0] == NULL)
+        return 0;
+    if (!force) {
+        berth_error_new(err, 0,
+                        "image used by %s: image is in use by a container: "
+                        "consider listing external containers and "
+                        "force-removing image",
+                        users[0]);
+        berth_error_set_exit(err, 2);
+        return -1;
+    }
+    for (size_t i = 0; users[i]; i++)
+        if (ctr_remove(s, users[i], true, err) < 0)
+            return -1;
+    return 0;
+}
+
 static int remove_image(struct store *s, json_t *rec, bool force,
                         berth_error_t *err)
 {
     const char *id = json_get_str(rec, "id");
     size_t i;
     json_t *v;
-    (void)force; /* containers using images arrive with containers */
+    if (image_users(s, id, force, err) < 0)
+        return -1;
     json_array_foreach(json_object_get(rec, "names"), i, v)
         printf("Untagged: %s\n", json_string_value(v));
     if (images_delete(s, id, err) < 0)
@@ -56,6 +84,9 @@ static int rmi_one(struct store *s, const char *arg, bool force,
     _cleanup_json_ json_t *rec = NULL;
     if (images_lookup(s, arg, &rec, err) < 0)
         return (*err)->errnum == ENOENT ? 1 : -1;
+    /* in use: refused before anything is untagged */
+    if (image_users(s, json_get_str(rec, "id"), force, err) < 0)
+        return (*err)->exit_code == 2 ? 2 : -1;
     const char *name = named_by(rec, arg);
     size_t nnames = json_array_size(json_object_get(rec, "names"));
     if (name && nnames > 1) {

@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/container.h"
 #include "cmd/format.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "storage/containers.h"
 #include "storage/images.h"
 #include "storage/store.h"
 
@@ -140,6 +142,18 @@ int cmd_system_reset(struct cli_global *g, int argc, char **argv,
             (line[0] != 'y' && line[0] != 'Y'))
             return 0;
     }
+    /* containers first: their monitors and processes must not outlive
+     * the store */
+    _cleanup_json_ json_t *ctrs = NULL;
+    berth_error_t e = NULL;
+    if (containers_list(s, &ctrs, &e) == 0) {
+        for (size_t i = 0; i < json_array_size(ctrs); i++)
+            if (ctr_remove(s, json_string_value(json_object_get(
+                                  json_array_get(ctrs, i), "id")),
+                           true, &e) < 0)
+                berth_error_free(&e);
+    }
+    berth_error_free(&e);
     if (store_rm_tree(s, s->root, err) < 0 ||
         store_rm_tree(s, s->runroot, err) < 0)
         return -1;

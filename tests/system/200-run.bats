@@ -214,3 +214,31 @@ myhost"
     run_berth ps -aq
     assert_output ""
 }
+
+@test "rmi refuses an image a container uses; -f removes the container too" {
+    berth_cmd create --name user "$IMG" true >/dev/null
+    run_berth rmi "$IMG"
+    assert_failure 2
+    assert_output_contains "image is in use by a container"
+    run_berth image exists "$IMG"
+    assert_success
+    run_berth rmi -f "$IMG"
+    assert_success
+    run_berth ps -aq
+    assert_output ""
+    run_berth image exists "$IMG"
+    assert_failure 1
+}
+
+@test "system reset stops running containers and their monitors" {
+    berth_cmd run -d --name busy "$IMG" sleep 100 >/dev/null
+    run_berth system reset -f
+    assert_success
+    local n
+    for n in $(seq 1 50); do
+        pgrep -f "berth-monitor --id .*$(berth_store)" >/dev/null || break
+        sleep 0.1
+    done
+    run pgrep -f "berth-monitor --id .*$(berth_store)"
+    assert_output ""
+}
