@@ -20,7 +20,8 @@ VERSION := 0.1.0
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 override CFLAGS += -DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(GIT_COMMIT)"'
 
-LIB_SRCS := $(wildcard lib/*.c image/*.c storage/*.c rootless/*.c netns/*.c runtime/*.c)
+RUNTIME_MAIN := runtime/berth-runtime-main.c
+LIB_SRCS := $(filter-out $(RUNTIME_MAIN),$(wildcard lib/*.c image/*.c storage/*.c rootless/*.c netns/*.c runtime/*.c))
 CMD_SRCS := $(wildcard cmd/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILDDIR)/%.o)
@@ -38,10 +39,20 @@ HELPER_SRCS := $(wildcard tests/unit/helper-*.c)
 HELPER_OBJS := $(HELPER_SRCS:%.c=$(BUILDDIR)/%.o)
 
 .PHONY: all clean deps install uninstall unit check asan-unit bench fmt test-system
-all: berth berth-monitor
+all: berth berth-monitor berth-runtime
 
 berth: $(LIB_OBJS) $(CMD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The built-in runtime on its own: linked from an archive with --as-needed,
+# it pulls in only the objects (and libraries) the runtime uses, so the
+# monitor's create/start/delete do not pay for libcurl and libarchive.
+$(BUILDDIR)/libberth.a: $(LIB_OBJS) $(CMD_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+berth-runtime: $(BUILDDIR)/$(RUNTIME_MAIN:.c=.o) $(BUILDDIR)/libberth.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS)
 
 berth-monitor: $(MONITOR_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^
@@ -76,21 +87,22 @@ deps:
 bench: berth
 	bench/pull-bench.sh
 
-install: berth berth-monitor
+install: berth berth-monitor berth-runtime
 	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
 	install -D -m 0755 berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor
+	install -D -m 0755 berth-runtime $(DESTDIR)$(PREFIX)/libexec/berth/berth-runtime
 	install -D -m 0644 completions/berth.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/berth
 	install -D -m 0644 completions/_berth $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth
 	install -D -m 0644 completions/berth.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
+	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-runtime $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
 	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 fmt:
 	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(MONITOR_SRCS) $(wildcard */*.h)
 
 clean:
-	rm -rf $(BUILDDIR) build-asan berth berth-monitor
+	rm -rf $(BUILDDIR) build-asan berth berth-monitor berth-runtime
 
 -include $(shell find $(BUILDDIR) build-asan -name '*.d' 2>/dev/null)

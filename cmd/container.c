@@ -21,32 +21,39 @@
 #include "storage/containers.h"
 #include "storage/store.h"
 
-char *ctr_monitor_path(berth_error_t *err)
+char *ctr_helper_path(const char *name, const char *env_var)
 {
-    const char *env = getenv("BERTH_MONITOR");
+    const char *env = getenv(env_var);
     char self[PATH_MAX];
     ssize_t n;
 
     if (env && *env)
         return xstrdup(env);
     n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *dir = dirname(self);
-        char *p = xasprintf("%s/berth-monitor", dir);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-        p = xasprintf("%s/../libexec/berth/berth-monitor", dir);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    berth_error_new(err, 0,
-                    "berth-monitor not found beside berth or in "
-                    "../libexec/berth (set BERTH_MONITOR or run make "
-                    "install)");
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *dir = dirname(self);
+    char *p = xasprintf("%s/%s", dir, name);
+    if (access(p, X_OK) == 0)
+        return p;
+    free(p);
+    p = xasprintf("%s/../libexec/berth/%s", dir, name);
+    if (access(p, X_OK) == 0)
+        return p;
+    free(p);
     return NULL;
+}
+
+char *ctr_monitor_path(berth_error_t *err)
+{
+    char *p = ctr_helper_path("berth-monitor", "BERTH_MONITOR");
+    if (p == NULL)
+        berth_error_new(err, 0,
+                        "berth-monitor not found beside berth or in "
+                        "../libexec/berth (set BERTH_MONITOR or run make "
+                        "install)");
+    return p;
 }
 
 char *ctr_exit_dir(struct store *s)

@@ -14,6 +14,9 @@ struct store;
 /* berth-monitor: $BERTH_MONITOR, else beside this executable, else
  * ../libexec/berth/berth-monitor relative to it. */
 char *ctr_monitor_path(berth_error_t *err);
+/* A helper executable NAME found as the monitor is ($ENV_VAR, beside
+ * berth, ../libexec/berth); NULL when none. */
+char *ctr_helper_path(const char *name, const char *env_var);
 /* RUNROOT/exits: exit files outlive the container's records (run --rm
  * reads the code after the monitor removed the container). */
 char *ctr_exit_dir(struct store *s);

@@ -78,11 +78,17 @@ static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
         strv_append(&v, runtime);
     } else {
         /* berth's own runtime, keeping its state under our runroot (in the
-         * user namespace getuid() is 0, so its default would be /run) */
+         * user namespace getuid() is 0, so its default would be /run);
+         * the lean berth-runtime when installed (it starts in a quarter
+         * of berth's time), else `berth oci-runtime` */
+        _cleanup_free_ char *lean =
+            ctr_helper_path("berth-runtime", "BERTH_RUNTIME");
         strv_append(&v, "--runtime");
-        strv_append(&v, exe);
-        strv_append(&v, "--runtime-arg");
-        strv_append(&v, "oci-runtime");
+        strv_append(&v, lean ? lean : exe);
+        if (lean == NULL) {
+            strv_append(&v, "--runtime-arg");
+            strv_append(&v, "oci-runtime");
+        }
         strv_append(&v, "--runtime-arg");
         strv_push(&v, xasprintf("--root=%s", runroot));
     }
