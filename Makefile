@@ -84,8 +84,9 @@ test-system: berth
 deps:
 	tests/deps.sh
 
-bench: berth
+bench: all
 	bench/pull-bench.sh
+	bench/run-bench.sh
 
 install: berth berth-monitor berth-runtime
 	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
