@@ -21,3 +21,5 @@ tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
     --message "busybox from the host" - localhost/busybox:latest
 "$BERTH" images
 "$BERTH" inspect --format 'image {{.Id}}: Cmd={{.Config.Cmd}} Env={{.Config.Env}}' localhost/busybox
+# and run it: a container from an image that needed no network
+"$BERTH" run --rm localhost/busybox sh -c 'echo "hello from a berth container: pid $$, $(id -un), $(hostname)"'
