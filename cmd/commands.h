@@ -41,5 +41,17 @@ BERTH_CMD(logs);
 BERTH_CMD(wait);
 BERTH_CMD(container_inspect);
 BERTH_CMD(container_exists);
+BERTH_CMD(exec);
+BERTH_CMD(volume_create);
+BERTH_CMD(volume_ls);
+BERTH_CMD(volume_inspect);
+BERTH_CMD(volume_rm);
+BERTH_CMD(volume_prune);
+BERTH_CMD(volume_exists);
+BERTH_CMD(attach);
+BERTH_CMD(top);
+BERTH_CMD(pause);
+BERTH_CMD(unpause);
+BERTH_CMD(rename);
 
 #endif

@@ -21,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "storage/containers.h"
+#include "storage/volumes.h"
 #include "storage/store.h"
 
 #define NO_OPTS {NULL, 0, 0, NULL, NULL, NULL}
@@ -361,7 +362,11 @@ int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         strv_append(&names, argv[i]);
     for (size_t i = 0; names && names[i]; i++) {
         berth_error_t e = NULL;
+        json_t *vrec = NULL;
+        if (volumes && ctr_lookup(s, names[i], &vrec, &e) < 0)
+            berth_error_free(&e);
         if (ctr_remove(s, names[i], force, &e) < 0) {
+            json_decref(vrec);
             /* podman: exit 1 when a container does not exist */
             if (e->errnum == ENOENT && (ignore || force)) {
                 berth_error_free(&e);
@@ -373,6 +378,12 @@ int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
                 berth_error_set_exit(&e, 2);
             multi_fail(&m, &e);
         } else {
+            /* -v: the container's anonymous volumes go with it */
+            if (vrec && volumes_remove_anonymous_of(s, vrec, &e) < 0) {
+                print_warning("%s, ignoring", e->msg);
+                berth_error_free(&e);
+            }
+            json_decref(vrec);
             printf("%s\n", names[i]);
         }
     }

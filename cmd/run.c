@@ -22,6 +22,7 @@
 #include "storage/containers.h"
 #include "storage/images.h"
 #include "storage/rootfs.h"
+#include "storage/volumes.h"
 #include "storage/store.h"
 
 struct run_flags {
@@ -373,6 +374,15 @@ static int write_bundle(struct store *s, const struct run_flags *f,
                                     .pids_limit = f->pids_limit};
     if (spec_parse_resources(&ro, &resources, err) < 0)
         return -1;
+    /* the image's VOLUMEs no flag covers become anonymous volumes */
+    _cleanup_strv_ char **vols = NULL, **img_vols = NULL;
+    if (volumes_for_image(cfg, f->volume, f->mount, f->tmpfs, &img_vols,
+                          err) < 0)
+        return -1;
+    for (size_t i = 0; f->volume && f->volume[i]; i++)
+        strv_append(&vols, f->volume[i]);
+    for (size_t i = 0; img_vols && img_vols[i]; i++)
+        strv_append(&vols, img_vols[i]);
     if (json_object_size(resources) > 0)
         print_warning("resource limits are not applied yet: berth's "
                       "runtime does not manage cgroups in this version");
@@ -385,11 +395,14 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         .privileged = f->privileged, .security_opts = f->security_opt,
         .shm_size = f->shm_size, .hosts_path = hosts,
         .resolv_conf_path = resolv, .hostname_path = hostname_path,
-        .volumes = f->volume, .mounts = f->mount, .tmpfs = f->tmpfs,
+        .volume_resolve = volumes_spec_resolve, .volume_resolve_arg = s,
+        .volumes = vols, .mounts = f->mount, .tmpfs = f->tmpfs,
         .read_only = f->read_only, .devices = f->device,
         .network = f->network ? f->network : "none",
         .rootless = s->rootless, .annotations = f->annotation};
-    if (spec_generate(cfg, &o, &spec, err) < 0)
+    /* a new volume is seeded from the image at its mount point */
+    if (spec_generate(cfg, &o, &spec, err) < 0 ||
+        volumes_seed_spec(s, spec, image, err) < 0)
         return -1;
     json_object_set_new(json_object_get(spec, "root"), "path",
                         json_string(merged));

@@ -14,10 +14,11 @@ _berth() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local global="--root --runroot --storage-driver --log-level --help --version"
-    local commands="container create image images import info inspect kill load login logout logs ps pull push restart rm rmi run save start stop system tag unshare untag version wait"
+    local commands="attach container create exec image images import info inspect kill load login logout logs pause ps pull push rename restart rm rmi run save start stop system tag top unpause unshare untag version volume wait"
     local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
     local system_cmds="df info reset"
-    local container_cmds="create exists inspect kill list logs ls ps restart rm run start stop wait"
+    local volume_cmds="create exists inspect list ls prune remove rm"
+    local container_cmds="attach create exec exists inspect kill list logs ls pause ps rename restart rm run start stop top unpause wait"
     local runflags="--annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --privileged --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
     local reg="--tls-verify --authfile --creds --cert-dir"
 
@@ -43,6 +44,7 @@ _berth() {
     local grp=""
     case $cmd in
     container) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$container_cmds" -- "$cur")); return; }; grp=container; cmd=$sub ;;
+    volume) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$volume_cmds" -- "$cur")); return; }; grp=volume; cmd=vol-$sub ;;
     image) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$image_cmds" -- "$cur")); return; }; grp=image; cmd=$sub ;;
     system) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$system_cmds" -- "$cur")); return; }; cmd=$sub ;;
     esac
@@ -60,6 +62,13 @@ _berth() {
     run) flags="--detach -d $runflags" ;;
     create) flags="$runflags" ;;
     start) flags="--attach -a --interactive -i" ;;
+    attach) flags="--detach-keys --no-stdin" ;;
+    vol-create) flags="--driver -d --ignore --label -l --opt -o" ;;
+    vol-ls|vol-list) flags="--filter -f --format --noheading -n --quiet -q" ;;
+    vol-inspect) flags="--all -a --format -f" ;;
+    vol-rm|vol-remove) flags="--all -a --force -f --time -t" ;;
+    vol-prune) flags="--force -f" ;;
+    exec) flags="--detach -d --detach-keys --env -e --env-file --interactive -i --privileged --tty -t --user -u --workdir -w" ;;
     stop) flags="--all -a --ignore -i --time -t" ;;
     kill) flags="--signal -s" ;;
     restart) flags="--time -t" ;;
@@ -87,9 +96,11 @@ _berth() {
     else
         case $cmd in
         push|rmi|rm|tag|untag|inspect|save|exists) _berth_images "$cur" ;;
-        start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect)
+        start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect|exec|attach|top|pause|unpause|rename)
             COMPREPLY=($(compgen -W "$(berth ps -a --format '{{.Names}}' 2>/dev/null)" -- "$cur")) ;;
         run|create) _berth_images "$cur" ;;
+        vol-inspect|vol-rm|vol-remove|vol-exists)
+            COMPREPLY=($(compgen -W "$(berth volume ls -q 2>/dev/null)" -- "$cur")) ;;
         import) COMPREPLY=($(compgen -f -- "$cur")) ;;
         esac
     fi

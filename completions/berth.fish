@@ -1,9 +1,10 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands container create image images import info inspect kill load login logout logs ps pull push restart rm rmi run save start stop system tag unshare untag version wait
+set -l commands attach container create exec image images import info inspect kill load login logout logs pause ps pull push rename restart rm rmi run save start stop system tag top unpause unshare untag version volume wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
-set -l container_cmds create exists inspect kill list logs ls ps restart rm run start stop wait
+set -l volume_cmds create exists inspect list ls prune remove rm
+set -l container_cmds attach create exec exists inspect kill list logs ls pause ps rename restart rm run start stop top unpause wait
 
 function __berth_images
     berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*'
@@ -136,3 +137,25 @@ complete -c berth -n "__fish_seen_subcommand_from inspect" -s l -l latest
 complete -c berth -n "__fish_seen_subcommand_from stop" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from start stop kill restart logs wait" -xa '(__berth_containers)'
 complete -c berth -n "__fish_seen_subcommand_from run create" -xa '(__berth_images)'
+complete -c berth -n "__fish_seen_subcommand_from exec" -s d -l detach
+complete -c berth -n "__fish_seen_subcommand_from exec" -l detach-keys -x
+complete -c berth -n "__fish_seen_subcommand_from exec" -s e -l env -x
+complete -c berth -n "__fish_seen_subcommand_from exec" -l env-file -r -F
+complete -c berth -n "__fish_seen_subcommand_from exec" -s i -l interactive
+complete -c berth -n "__fish_seen_subcommand_from exec" -l privileged
+complete -c berth -n "__fish_seen_subcommand_from exec" -s t -l tty
+complete -c berth -n "__fish_seen_subcommand_from exec" -s u -l user -x
+complete -c berth -n "__fish_seen_subcommand_from exec" -s w -l workdir -x
+complete -c berth -n "__fish_seen_subcommand_from exec" -xa '(__berth_containers)'
+complete -c berth -n "__fish_seen_subcommand_from attach" -l detach-keys -x
+complete -c berth -n "__fish_seen_subcommand_from attach" -l no-stdin
+complete -c berth -n "__fish_seen_subcommand_from attach top pause unpause rename" -xa '(__berth_containers)'
+complete -c berth -n "__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from $volume_cmds" -a "$volume_cmds"
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s d -l driver -xa local
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -l ignore
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s l -l label -x
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s o -l opt -x
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from ls list" -s n -l noheading
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from inspect" -s a -l all
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from rm remove" -s t -l time -x
+complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from inspect rm remove exists" -xa '(berth volume ls -q 2>/dev/null)'
