@@ -105,8 +105,9 @@ static int test_create_clash(void)
     berth_error_t err = NULL;
     json_t *rec = NULL, *got = NULL;
     int r = -1;
+    /* return, not goto: the cleanup variables below are not yet in scope */
     if (vt_open(&e) < 0)
-        goto out;
+        return -1;
     json_t *labels = json_pack("{s:s}", "app", "web");
     int c = volumes_create(e.s, "data1", labels, NULL, false, &rec, &err);
     json_decref(labels);
