@@ -147,7 +147,6 @@ static int test_create_clash(void)
     TAP_STREQ(err->msg, "no volume with name \"nosuch\" found: no such volume");
     berth_error_free(&err);
     r = 0;
-out:
     json_decref(rec);
     json_decref(got);
     vt_close(&e);
