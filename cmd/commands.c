@@ -33,6 +33,20 @@ static const struct cli_command image_commands[] = {
 };
 
 static const struct cli_command container_commands[] = {
+    {"cp", NULL, "[options] [CONTAINER:]SRC_PATH [CONTAINER:]DEST_PATH",
+     "Copy files/folders between a container and the local filesystem",
+     cmd_cp, NULL},
+    {"diff", NULL, "[options] CONTAINER",
+     "Inspect changes to the container's file systems", cmd_diff, NULL},
+    {"export", NULL, "[options] CONTAINER",
+     "Export container's filesystem contents as a tar archive", cmd_export,
+     NULL},
+    {"mount", NULL, "[options] [CONTAINER...]",
+     "Mount a working container's root filesystem", cmd_mount, NULL},
+    {"prune", NULL, "[options]", "Remove all non running containers",
+     cmd_container_prune, NULL},
+    {"unmount", "umount", "[options] CONTAINER [CONTAINER...]",
+     "Unmount working container's root filesystem", cmd_unmount, NULL},
     {"attach", NULL, "[options] CONTAINER", "Attach to a running container",
      cmd_attach, NULL},
     {"create", NULL, "[options] IMAGE [COMMAND [ARG...]]",
@@ -99,6 +113,18 @@ static const struct cli_command system_commands[] = {
 };
 
 const struct cli_command berth_commands[] = {
+    {"cp", NULL, "[options] [CONTAINER:]SRC_PATH [CONTAINER:]DEST_PATH",
+     "Copy files/folders between a container and the local filesystem",
+     cmd_cp, NULL},
+    {"diff", NULL, "[options] CONTAINER",
+     "Inspect changes to the container's file systems", cmd_diff, NULL},
+    {"export", NULL, "[options] CONTAINER",
+     "Export container's filesystem contents as a tar archive", cmd_export,
+     NULL},
+    {"mount", NULL, "[options] [CONTAINER...]",
+     "Mount a working container's root filesystem", cmd_mount, NULL},
+    {"unmount", "umount", "[options] CONTAINER [CONTAINER...]",
+     "Unmount working container's root filesystem", cmd_unmount, NULL},
     {"attach", NULL, "[options] CONTAINER", "Attach to a running container",
      cmd_attach, NULL},
     {"container", NULL, "COMMAND", "Manage containers", NULL,

@@ -14,11 +14,11 @@ _berth() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local global="--root --runroot --storage-driver --log-level --help --version"
-    local commands="attach container create exec image images import info inspect kill load login logout logs pause ps pull push rename restart rm rmi run save start stop system tag top unpause unshare untag version volume wait"
+    local commands="attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait"
     local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
     local system_cmds="df info reset"
     local volume_cmds="create exists inspect list ls prune remove rm"
-    local container_cmds="attach create exec exists inspect kill list logs ls pause ps rename restart rm run start stop top unpause wait"
+    local container_cmds="attach cp create diff exec exists export inspect kill list logs ls mount pause prune ps rename restart rm run start stop top umount unmount unpause wait"
     local runflags="--annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --privileged --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
     local reg="--tls-verify --authfile --creds --cert-dir"
 
@@ -68,6 +68,11 @@ _berth() {
     vol-inspect) flags="--all -a --format -f" ;;
     vol-rm|vol-remove) flags="--all -a --force -f --time -t" ;;
     vol-prune) flags="--force -f" ;;
+    cp) flags="--archive -a --overwrite" ;;
+    diff) flags="--format" ;;
+    export) flags="--output -o" ;;
+    mount) flags="--notruncate" ;;
+    unmount|umount) flags="--all -a --force -f" ;;
     exec) flags="--detach -d --detach-keys --env -e --env-file --interactive -i --privileged --tty -t --user -u --workdir -w" ;;
     stop) flags="--all -a --ignore -i --time -t" ;;
     kill) flags="--signal -s" ;;
@@ -81,7 +86,7 @@ _berth() {
     images|list|ls) flags="--all -a --digests --filter -f --format --no-trunc --noheading -n --quiet -q" ;;
     inspect) flags="--format -f --size -s --type -t" ;;
     rmi|rm) flags="--all -a --force -f --ignore -i" ;;
-    prune) flags="--all -a --force -f --filter" ;;
+    prune) if [ "$grp" = container ]; then flags="--force -f"; else flags="--all -a --force -f --filter"; fi ;;
     save) flags="--output -o --format --quiet -q --multi-image-archive -m --compress --uncompressed" ;;
     load) flags="--input -i --quiet -q" ;;
     import) flags="--change -c --message -m --quiet -q --arch --os --variant" ;;

@@ -1,10 +1,10 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands attach container create exec image images import info inspect kill load login logout logs pause ps pull push rename restart rm rmi run save start stop system tag top unpause unshare untag version volume wait
+set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
 set -l volume_cmds create exists inspect list ls prune remove rm
-set -l container_cmds attach create exec exists inspect kill list logs ls pause ps rename restart rm run start stop top unpause wait
+set -l container_cmds attach cp create diff exec exists export inspect kill list logs ls mount pause prune ps rename restart rm run start stop top umount unmount unpause wait
 
 function __berth_images
     berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*'
@@ -159,3 +159,10 @@ complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcom
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from inspect" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from rm remove" -s t -l time -x
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from inspect rm remove exists" -xa '(berth volume ls -q 2>/dev/null)'
+complete -c berth -n "__fish_seen_subcommand_from cp" -s a -l archive
+complete -c berth -n "__fish_seen_subcommand_from cp" -l overwrite
+complete -c berth -n "__fish_seen_subcommand_from diff" -l format -x
+complete -c berth -n "__fish_seen_subcommand_from export" -s o -l output -r -F
+complete -c berth -n "__fish_seen_subcommand_from mount" -l notruncate
+complete -c berth -n "__fish_seen_subcommand_from unmount umount" -s a -l all
+complete -c berth -n "__fish_seen_subcommand_from unmount umount" -s f -l force
