@@ -153,28 +153,12 @@ int cmd_export(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 
 /* --- mount, unmount --- */
 
-/* Inside `berth unshare`: root of a user namespace that is not the
- * initial one. */
-static bool in_user_namespace(void)
-{
-    _cleanup_free_ char *map = NULL;
-    berth_error_t e = NULL;
-    if (fs_read_file("/proc/self/uid_map", &map, NULL, &e) < 0) {
-        berth_error_free(&e);
-        return false;
-    }
-    unsigned a = 0, b = 0, c = 0;
-    if (sscanf(map, "%u %u %u", &a, &b, &c) != 3)
-        return false;
-    return !(a == 0 && b == 0 && c == 4294967295u);
-}
-
 /* podman's rule: rootless mounts live in `unshare`'s mount namespace. */
 static int mount_store(struct cli_global *g, const char *cmd,
                        struct store **ret, berth_error_t *err)
 {
-    bool inside = geteuid() == 0 && in_user_namespace();
-    if (userns_rootless())
+    bool inside = geteuid() == 0 && userns_in_child();
+    if (geteuid() != 0)
         return berth_error_new(err, 0,
                                "cannot run command \"berth %s\" in "
                                "rootless mode, must execute `berth "
@@ -187,8 +171,6 @@ static int mount_store(struct cli_global *g, const char *cmd,
         g->runroot = xstrdup(getenv("CONTAINERS_RUNROOT"));
     if (cli_store(g, ret, err) < 0)
         return -1;
-    if (inside)
-        (*ret)->rootless = true; /* overlay needs userxattr here */
     return 0;
 }
 

@@ -18,9 +18,29 @@
 #include "lib/fs.h"
 #include "lib/xalloc.h"
 
+bool userns_in_child(void)
+{
+    _cleanup_free_ char *map = NULL;
+    berth_error_t e = NULL;
+    unsigned a = 0, b = 0, c = 0;
+    if (fs_read_file("/proc/self/uid_map", &map, NULL, &e) < 0) {
+        berth_error_free(&e);
+        return false;
+    }
+    /* the initial namespace maps every id to itself */
+    if (sscanf(map, "%u %u %u", &a, &b, &c) != 3)
+        return false;
+    return !(a == 0 && b == 0 && c == 4294967295u);
+}
+
 bool userns_rootless(void)
 {
-    return geteuid() != 0;
+    /* root of a user namespace (inside `berth unshare`) is still the
+     * user: the user's store, overlay with userxattr */
+    static int cached = -1;
+    if (cached < 0)
+        cached = geteuid() != 0 || userns_in_child();
+    return cached;
 }
 
 static char *user_name(void)
@@ -230,7 +250,8 @@ int userns_run(userns_fn fn, void *arg, berth_error_t *err)
 {
     int sync_up[2], sync_down[2], result[2];
     struct userns_mapping m;
-    bool rootless = userns_rootless();
+    /* root (real, or already in berth's namespace) needs no new one */
+    bool rootless = geteuid() != 0;
 
     if (rootless && userns_mapping_get(&m, err) < 0)
         return -1;
@@ -319,7 +340,7 @@ int userns_enter(berth_error_t *err)
     struct userns_mapping m;
     int up[2], down[2];
 
-    if (!userns_rootless())
+    if (geteuid() == 0)
         return 0;
     if (userns_mapping_get(&m, err) < 0)
         return -1;

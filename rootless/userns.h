@@ -27,8 +27,11 @@ struct userns_mapping {
     bool single; /* no subordinate ids: only the user's own id is mapped */
 };
 
-/* true when berth runs rootless (effective uid != 0). */
+/* true when berth runs rootless: not uid 0, or uid 0 of a user namespace
+ * (inside `berth unshare`), where the store is still the user's. */
 bool userns_rootless(void);
+/* true inside a user namespace other than the initial one. */
+bool userns_in_child(void);
 /* The current user's mapping (libsubid ranges; the single-id mapping when
  * the user has none). */
 int userns_mapping_get(struct userns_mapping *ret, berth_error_t *err);
@@ -37,7 +40,8 @@ char *userns_mapping_format(const struct idmap_range *r, int n);
 
 typedef int (*userns_fn)(void *arg, berth_error_t *err);
 /* Run fn(arg) in a forked child inside a new user namespace (plus a new
- * mount namespace) with the user's mapping, as root there.  Its error
+ * mount namespace) with the user's mapping, as root there (when already
+ * uid 0, real or in berth's namespace, just in a forked child).  Its error
  * comes back over a pipe.  fn may also exec a program (fds it must keep
  * without O_CLOEXEC): the program's exit status is then the result.  When not rootless, fn runs in a forked child
  * without namespaces (same isolation of side effects).  Returns fn's

@@ -20,6 +20,7 @@ struct launch {
     struct store *s;
     json_t *container;
     char *const *argv;
+    bool own_mountns; /* userns_run made no namespaces: make our own */
 };
 
 static int launch_fn(void *arg, berth_error_t *err)
@@ -29,8 +30,8 @@ static int launch_fn(void *arg, berth_error_t *err)
     _cleanup_free_ char *merged = containers_path(l->s, id, "merged");
 
     /* rootless, userns_run already unshared the mount namespace with the
-     * user namespace; as root we make our own */
-    if (!l->s->rootless && unshare(CLONE_NEWNS) < 0)
+     * user namespace; as root (or inside berth unshare) we make our own */
+    if (l->own_mountns && unshare(CLONE_NEWNS) < 0)
         return berth_error_new(err, errno, "unshare mount namespace");
     /* our mounts must not propagate back to the host's namespace */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -56,7 +57,7 @@ static int launch_fn(void *arg, berth_error_t *err)
 int launch_monitor(struct store *s, json_t *container, char *const *argv,
                    berth_error_t *err)
 {
-    struct launch l = {s, container, argv};
+    struct launch l = {s, container, argv, geteuid() == 0};
     if (userns_run(launch_fn, &l, err) < 0)
         return berth_error_prefix(err, "start container monitor");
     return 0;

@@ -233,3 +233,14 @@ make_rootfs_tar() { # OUT
     assert_success
     assert_output "-x y"
 }
+
+@test "unshare: commands inside it use the user's store, as rootless" {
+    skip_if_root
+    run_berth unshare sh -c "\"$BERTH\" --root \"$(berth_store)/root\" --runroot \"$(berth_store)/runroot\" info --format '{{.Host.Security.Rootless}} {{.Store.GraphRoot}}'"
+    assert_success
+    assert_output "true $(berth_store)/root"
+    # without --root: the user's default store, never /var/lib/berth
+    run_berth unshare sh -c "HOME=$HOME \"$BERTH\" info --format '{{.Store.GraphRoot}}'"
+    assert_success
+    assert_output_not_contains "/var/lib/berth"
+}
