@@ -22,7 +22,6 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "runtime/cgroup.h"
-#include "storage/containers-rename.h"
 #include "storage/containers.h"
 #include "storage/store.h"
 

@@ -602,3 +602,47 @@ int containers_using_image(struct store *s, const char *image_id,
     *ret_ids = ids;
     return 0;
 }
+
+struct rename_arg {
+    const char *new_name;
+    char *old_name;
+};
+
+static int rename_fn(json_t *rec, void *arg, berth_error_t *err)
+{
+    struct rename_arg *a = arg;
+    (void)err;
+    const char *old = json_get_str(rec, "name");
+    a->old_name = old ? xstrdup(old) : NULL;
+    json_object_set_new(rec, "name", json_string(a->new_name));
+    return 0;
+}
+
+int containers_rename(struct store *s, const char *id, const char *new_name,
+                      berth_error_t *err)
+{
+    _cleanup_json_ json_t *rec = NULL;
+    if (!name_valid(new_name)) {
+        berth_error_new(err, 0, "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: "
+                                "invalid argument");
+        (*err)->errnum = EINVAL;
+        return -1;
+    }
+    if (containers_get(s, id, &rec, err) < 0)
+        return -1;
+    const char *cur = json_get_str(rec, "name");
+    if (cur && strcmp(cur, new_name) == 0)
+        return 0;
+    if (claim_name(s, new_name, id, err) < 0)
+        return -1;
+    struct rename_arg a = {new_name, NULL};
+    if (containers_update(s, id, rename_fn, &a, NULL, err) < 0) {
+        release_name(s, new_name, id);
+        free(a.old_name);
+        return berth_error_prefix(err, "rename container %s", id);
+    }
+    if (a.old_name)
+        release_name(s, a.old_name, id);
+    free(a.old_name);
+    return 0;
+}

@@ -84,6 +84,12 @@ int containers_delete(struct store *s, const char *id, berth_error_t *err);
 int containers_using_image(struct store *s, const char *image_id,
                            char ***ret_ids, berth_error_t *err);
 
+/* Rename the container of full id `id` to new_name, claiming the new name
+ * as create does.  A name in use fails with podman's message (errnum
+ * EEXIST), an invalid one with errnum EINVAL.  Renaming to the current
+ * name is a no-op. */
+int containers_rename(struct store *s, const char *id, const char *new_name,
+                      berth_error_t *err);
 /* ROOT/containers/ID/<sub> and RUNROOT/containers/ID. */
 char *containers_path(struct store *s, const char *id, const char *sub);
 char *containers_run_path(struct store *s, const char *id);

@@ -1,5 +1,4 @@
 #define _GNU_SOURCE
-#include "storage/containers-rename.h"
 
 #include <errno.h>
 #include <stdio.h>
