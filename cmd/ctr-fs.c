@@ -308,29 +308,6 @@ static bool prunable(struct store *s, json_t *rec)
     return ctrfs_live_pid(rec) == 0;
 }
 
-static int prune_one(struct store *s, json_t *rec, berth_error_t *err)
-{
-    const char *id = json_get_str(rec, "id");
-    if (ctr_monitor_alive(s, id)) {
-        /* a created container's monitor waits on its start fifo */
-        _cleanup_free_ char *pidf = ctr_run_file(s, id, "monitor.pid");
-        _cleanup_free_ char *buf = NULL;
-        berth_error_t e = NULL;
-        if (fs_read_file(pidf, &buf, NULL, &e) == 0)
-            kill(atoi(buf), SIGTERM);
-        berth_error_free(&e);
-    }
-    if (containers_delete(s, id, err) < 0)
-        return -1;
-    _cleanup_free_ char *exits = ctr_exit_dir(s);
-    static const char *const suffixes[] = {"", ".json", ".stopped", ".ctl"};
-    for (size_t i = 0; i < 4; i++) {
-        _cleanup_free_ char *p = xasprintf("%s/%s%s", exits, id, suffixes[i]);
-        unlink(p);
-    }
-    return 0;
-}
-
 int cmd_container_prune(struct cli_global *g, int argc, char **argv,
                         berth_error_t *err)
 {
@@ -371,7 +348,7 @@ int cmd_container_prune(struct cli_global *g, int argc, char **argv,
     {
         if (!prunable(s, rec))
             continue;
-        if (prune_one(s, rec, err) < 0)
+        if (ctr_remove(s, json_get_str(rec, "id"), false, err) < 0)
             return -1;
         printf("%s\n", json_get_str(rec, "id"));
     }
