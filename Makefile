@@ -21,7 +21,8 @@ GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 override CFLAGS += -DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(GIT_COMMIT)"'
 
 RUNTIME_MAIN := runtime/berth-runtime-main.c
-LIB_SRCS := $(filter-out $(RUNTIME_MAIN),$(wildcard lib/*.c image/*.c storage/*.c rootless/*.c netns/*.c runtime/*.c))
+INIT_MAIN := runtime/berth-init-main.c
+LIB_SRCS := $(filter-out $(RUNTIME_MAIN) $(INIT_MAIN),$(wildcard lib/*.c image/*.c storage/*.c rootless/*.c netns/*.c runtime/*.c))
 CMD_SRCS := $(wildcard cmd/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILDDIR)/%.o)
@@ -39,7 +40,7 @@ HELPER_SRCS := $(wildcard tests/unit/helper-*.c)
 HELPER_OBJS := $(HELPER_SRCS:%.c=$(BUILDDIR)/%.o)
 
 .PHONY: all clean deps install uninstall unit check asan-unit bench fmt test-system
-all: berth berth-monitor berth-runtime
+all: berth berth-monitor berth-runtime berth-init
 
 berth: $(LIB_OBJS) $(CMD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -53,6 +54,10 @@ $(BUILDDIR)/libberth.a: $(LIB_OBJS) $(CMD_LIB_OBJS)
 
 berth-runtime: $(BUILDDIR)/$(RUNTIME_MAIN:.c=.o) $(BUILDDIR)/libberth.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS)
+
+# run --init's PID 1: libc only, static, bind-mounted into containers
+berth-init: $(BUILDDIR)/$(INIT_MAIN:.c=.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^
 
 berth-monitor: $(MONITOR_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^
@@ -88,22 +93,23 @@ bench: all
 	bench/pull-bench.sh
 	bench/run-bench.sh
 
-install: berth berth-monitor berth-runtime
+install: all
 	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth
 	install -D -m 0755 berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor
 	install -D -m 0755 berth-runtime $(DESTDIR)$(PREFIX)/libexec/berth/berth-runtime
+	install -D -m 0755 berth-init $(DESTDIR)$(PREFIX)/libexec/berth/berth-init
 	install -D -m 0644 completions/berth.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/berth
 	install -D -m 0644 completions/_berth $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth
 	install -D -m 0644 completions/berth.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-runtime $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
+	rm -f $(DESTDIR)$(BINDIR)/berth $(DESTDIR)$(PREFIX)/libexec/berth/berth-monitor $(DESTDIR)$(PREFIX)/libexec/berth/berth-runtime $(DESTDIR)$(PREFIX)/libexec/berth/berth-init $(DESTDIR)$(DATADIR)/bash-completion/completions/berth \
 	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_berth $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/berth.fish
 
 fmt:
 	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(MONITOR_SRCS) $(wildcard */*.h)
 
 clean:
-	rm -rf $(BUILDDIR) build-asan berth berth-monitor berth-runtime
+	rm -rf $(BUILDDIR) build-asan berth berth-monitor berth-runtime berth-init
 
 -include $(shell find $(BUILDDIR) build-asan -name '*.d' 2>/dev/null)

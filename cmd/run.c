@@ -285,8 +285,6 @@ static int check_flags(const struct run_flags *f, berth_error_t *err)
         return berth_error_new(err, 0, "the --rm option conflicts with "
                                "--restart, when the restartPolicy is not "
                                "\"\" and \"no\"");
-    if (f->init)
-        return berth_error_new(err, 0, "--init is not supported yet");
     return 0;
 }
 
@@ -341,6 +339,26 @@ static int keep_spec(json_t *rec, void *arg, berth_error_t *err)
     json_object_set(o, "user", json_object_get(p, "user"));
     json_object_set(o, "mounts", json_object_get(sf->spec, "mounts"));
     json_object_set_new(o, "hostname", json_string(sf->hostname));
+    return 0;
+}
+
+/* --init: berth-init, bind-mounted read-only at /run/berth-init, runs the
+ * command as its child (signals forwarded, orphans reaped). */
+static int add_init(json_t *spec, berth_error_t *err)
+{
+    _cleanup_free_ char *init = ctr_helper_path("berth-init", "BERTH_INIT");
+    if (init == NULL)
+        return berth_error_new(err, 0, "--init: berth-init not found beside "
+                               "berth or in ../libexec/berth (set "
+                               "BERTH_INIT or run make install)");
+    json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+    json_array_insert_new(args, 0, json_string("--"));
+    json_array_insert_new(args, 0, json_string("/run/berth-init"));
+    json_array_append_new(
+        json_object_get(spec, "mounts"),
+        json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination", "/run/berth-init",
+                  "type", "bind", "source", init, "options", "bind", "ro",
+                  "nosuid"));
     return 0;
 }
 
@@ -402,7 +420,8 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         .rootless = s->rootless, .annotations = f->annotation};
     /* a new volume is seeded from the image at its mount point */
     if (spec_generate(cfg, &o, &spec, err) < 0 ||
-        volumes_seed_spec(s, spec, image, err) < 0)
+        volumes_seed_spec(s, spec, image, err) < 0 ||
+        (f->init && add_init(spec, err) < 0))
         return -1;
     json_object_set_new(json_object_get(spec, "root"), "path",
                         json_string(merged));

@@ -55,7 +55,7 @@ run_bats() { # NAME USER: the integration suite as USER (root or test user)
     # a copy the unprivileged user can read, outside root's home
     local copy
     copy=$(mktemp -d /tmp/berth-rootless.XXXXXX)
-    cp -a berth berth-monitor berth-runtime tests completions "$copy/"
+    cp -a berth berth-monitor berth-runtime berth-init tests completions "$copy/"
     chmod -R a+rX "$copy"
     step "$name" runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
       HOME="$(getent passwd "$user" | cut -d: -f6)" LANG=C.UTF-8 \

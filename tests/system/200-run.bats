@@ -242,3 +242,21 @@ myhost"
     run pgrep -f "berth-monitor --id .*$(berth_store)"
     assert_output ""
 }
+
+@test "run --init: berth-init is PID 1, forwards SIGTERM and reaps orphans" {
+    run_berth run --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$'
+    assert_success
+    assert_line --index 0 --partial "/run/berth-init -- sh -c"
+    assert_line --index 1 "2"
+    # without an init, sleep as PID 1 ignores SIGTERM and is killed (137);
+    # with it, the forwarded SIGTERM ends it (143) well before the timeout
+    berth_cmd run -d --init --name initd "$IMG" sleep 100 >/dev/null
+    run_berth stop -t 30 initd
+    assert_success
+    run_berth inspect --format '{{.State.ExitCode}}' initd
+    assert_output "143"
+    # an orphan's zombie is reaped: none left after its parent exits
+    run_berth run --rm --init "$IMG" sh -c '(sleep 0.1 &); sleep 0.5; ps -o stat | grep -c "^Z" || true'
+    assert_success
+    assert_output "0"
+}
