@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/xalloc.h"
+#include "rootless/userns.h"
 #include "storage/store.h"
 
 static char cmd_path[256] = "berth";
@@ -307,6 +309,24 @@ int cli_nargs(const char *cmdname, int n, int min, int max,
     return 0;
 }
 
+/* Without subordinate ids berth still runs, with every file owner of an
+ * image squashed to the user: say so, with the fix. */
+static void warn_single_id(const struct store *s)
+{
+    struct userns_mapping m;
+    berth_error_t e = NULL;
+    if (!s->rootless || geteuid() == 0)
+        return;
+    if (userns_mapping_get(&m, &e) < 0) {
+        berth_error_free(&e);
+        return;
+    }
+    if (m.single) {
+        _cleanup_free_ char *w = userns_single_warning();
+        fprintf(stderr, "WARN[0000] %s\n", w);
+    }
+}
+
 int cli_store(struct cli_global *g, struct store **ret, berth_error_t *err)
 {
     if (g->store == NULL) {
@@ -315,6 +335,7 @@ int cli_store(struct cli_global *g, struct store **ret, berth_error_t *err)
                                .driver = g->storage_driver};
         if (store_open(&o, &g->store, err) < 0)
             return -1;
+        warn_single_id(g->store);
     }
     *ret = g->store;
     return 0;

@@ -42,6 +42,17 @@ for f in /etc/subuid /etc/subgid; do
     fi
 done
 
+# A second user with no subordinate ids, for berth's single-id fallback
+# (useradd may grant ranges by itself: they are removed).
+solo=${BERTH_TEST_SOLO_USER:-berthsolo}
+if ! id "$solo" >/dev/null 2>&1; then
+    useradd -m -s /bin/bash "$solo"
+    echo "setup-user.sh: created user $solo (no subordinate ids)"
+fi
+for f in /etc/subuid /etc/subgid; do
+    sed -i "/^$solo:/d" "$f"
+done
+
 for dev in /dev/net/tun /dev/fuse; do
     if [[ -c $dev ]]; then
         chmod 0666 "$dev"
