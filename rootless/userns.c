@@ -36,11 +36,9 @@ bool userns_in_child(void)
 bool userns_rootless(void)
 {
     /* root of a user namespace (inside `berth unshare`) is still the
-     * user: the user's store, overlay with userxattr */
-    static int cached = -1;
-    if (cached < 0)
-        cached = geteuid() != 0 || userns_in_child();
-    return cached;
+     * user: the user's store, overlay with userxattr.  Not cached: a
+     * process may change its ids (setuid) after asking. */
+    return geteuid() != 0 || userns_in_child();
 }
 
 static char *user_name(void)
