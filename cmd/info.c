@@ -16,6 +16,7 @@
 #include "lib/xalloc.h"
 #include "rootless/userns.h"
 #include "storage/images.h"
+#include "storage/rootfs.h"
 #include "storage/store.h"
 
 static json_t *idmaps(const struct idmap_range *r, int n)
@@ -78,6 +79,17 @@ static json_t *info_json(struct store *s)
         "", "imageStore", "number", count_images(s));
     _cleanup_free_ char *tmp = store_path(s, "tmp");
     json_object_set_new(store, "imageCopyTmpDir", json_string(tmp));
+    /* which backend mounts containers' root filesystems, and why */
+    _cleanup_free_ char *driver = NULL, *reason = NULL;
+    berth_error_t re = NULL;
+    if (rootfs_choose(s, &driver, &reason, &re) == 0) {
+        json_object_set_new(store, "rootfsDriver", json_string(driver));
+        json_object_set_new(store, "rootfsReason", json_string(reason));
+    } else {
+        json_object_set_new(store, "rootfsDriver", json_string("none"));
+        json_object_set_new(store, "rootfsReason", json_string(re->msg));
+        berth_error_free(&re);
+    }
     json_t *ver = json_pack("{s:s,s:s,s:s,s:s,s:s}", "Version", BERTH_VERSION,
                             "GitCommit", BERTH_COMMIT, "OsArch", "linux/amd64",
                             "libcurl", curl_version(), "libarchive",

@@ -244,3 +244,12 @@ make_rootfs_tar() { # OUT
     assert_success
     assert_output_not_contains "/var/lib/berth"
 }
+
+@test "info: says which backend mounts containers' root filesystems, and why" {
+    run_berth info --format '{{.Store.RootfsDriver}}|{{.Store.RootfsReason}}'
+    assert_success
+    [[ $output =~ ^(overlay|fuse-overlayfs|vfs)\|.+ ]] || berth_test_fail "info: $output"
+    if [[ $(id -u) -ne 0 && $output == overlay* ]]; then
+        assert_output_contains "user namespace"
+    fi
+}
