@@ -304,14 +304,17 @@ int ctr_remove(struct store *s, const char *name, bool force,
         ctr_wait_exit(s, id, &code);
     } else if (strcmp(status_of(rec), "created") == 0 &&
                ctr_monitor_alive(s, id)) {
-        /* a monitor waiting to start: the start fifo's EOF never comes
-         * (it holds it open), so stop it */
-        _cleanup_free_ char *pidf = ctr_run_file(s, id, "monitor.pid");
-        _cleanup_free_ char *buf = NULL;
-        berth_error_t e = NULL;
-        if (fs_read_file(pidf, &buf, NULL, &e) == 0)
-            kill(atoi(buf), SIGTERM);
-        berth_error_free(&e);
+        /* a monitor waiting to start (its start fifo never sees EOF: it
+         * holds a writer itself): "x" makes it delete the runtime's
+         * container, whose init waits on its exec fifo, and leave */
+        _cleanup_free_ char *fifo = ctr_run_file(s, id, "start");
+        int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, "x", 1);
+            close(fd);
+        }
+        for (int n = 0; n < 200 && ctr_monitor_alive(s, id); n++)
+            poll(NULL, 0, 25); /* bounded: 5 s */
     }
     if (containers_delete(s, id, err) < 0)
         return -1;

@@ -40,7 +40,8 @@
  * The sync fd then stays open until the monitor is done: EOF on it means
  * the exit files are written (and the runtime's delete has run).  With
  * --start-fd the monitor then waits for one byte on it before `start`; EOF
- * without a byte aborts: `RUNTIME delete --force ID`, no exit file, exit 1.
+ * without a byte, or the byte "x", aborts: `RUNTIME delete --force ID`, no
+ * exit file, exit 1.
  *
  * Log (k8s-file): one line per line of output,
  *   2024-01-02T03:04:05.123456789Z stdout F text

@@ -260,3 +260,66 @@ myhost"
     assert_success
     assert_output "0"
 }
+
+# wait_for_path GLOB: bounded poll (400 x 25 ms) for a file to appear
+wait_for_path() {
+    local n
+    for n in $(seq 1 400); do
+        compgen -G "$1" >/dev/null && return 0
+        sleep 0.025
+    done
+    return 1
+}
+
+@test "the CLI killed with SIGKILL during run -d leaves a store that rm cleans" {
+    local s i
+    s=$(berth_store)
+    for i in 1 2 3; do
+        "$BERTH" --root "$s/root" --runroot "$s/runroot" run -d "$IMG" sleep 100 \
+            >/dev/null 2>&1 &
+        local pid=$!
+        # kill it at three moments: record created, bundle written, monitor up
+        case $i in
+        1) wait_for_path "$s/root/containers/*/config.json" ;;
+        2) wait_for_path "$s/root/containers/*/userdata/config.json" ;;
+        3) wait_for_path "$s/runroot/containers/*/monitor.pid" ;;
+        esac
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        run_berth ps -a --format '{{.State}}'
+        assert_success
+        run_berth rm -af
+        assert_success
+        run_berth ps -aq
+        assert_output ""
+    done
+    local n
+    for n in $(seq 1 100); do
+        pgrep -f "berth-monitor --id .*$s" >/dev/null || break
+        sleep 0.1
+    done
+    run pgrep -f "berth-monitor --id .*$s"
+    assert_output ""
+    run_berth run --rm "$IMG" echo still-works
+    assert_output "still-works"
+}
+
+@test "the CLI killed with SIGKILL during rm: the next rm finishes the job" {
+    local s
+    s=$(berth_store)
+    berth_cmd run -d --name doomed "$IMG" sleep 100 >/dev/null
+    "$BERTH" --root "$s/root" --runroot "$s/runroot" rm -f doomed >/dev/null 2>&1 &
+    local pid=$!
+    wait_for_path "$s/root/tmp/*" || true
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    # whatever was left: rm -f finishes it (or finds it gone)
+    run_berth rm -f doomed
+    assert_success
+    run_berth ps -aq
+    assert_output ""
+    run_berth create --name doomed "$IMG" true
+    assert_success
+    run find "$s/root/tmp" -mindepth 1 -maxdepth 1 ! -name '*.lock'
+    assert_output ""
+}
