@@ -168,7 +168,7 @@ myhost"
 
 @test "run --rm in parallel leaves no containers or processes behind" {
     local i pids=()
-    for i in $(seq 1 10); do
+    for i in $(seq 1 20); do
         "$BERTH" --root "$(berth_store)/root" --runroot "$(berth_store)/runroot" \
             run --rm "$IMG" sh -c "echo run$i" >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
         pids+=($!)
@@ -176,7 +176,7 @@ myhost"
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}" || berth_test_fail "run $((i + 1)) failed: $(cat "$BATS_TEST_TMPDIR/out$((i + 1))")"
     done
-    for i in $(seq 1 10); do
+    for i in $(seq 1 20); do
         assert_equal "$(cat "$BATS_TEST_TMPDIR/out$i")" "run$i" "output of run $i"
     done
     run_berth ps -aq
