@@ -107,6 +107,9 @@ static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
         strv_append(&v, "rm");
         strv_append(&v, "--rm-cmd");
         strv_append(&v, "-f");
+        /* podman's --rm takes the anonymous volumes along */
+        strv_append(&v, "--rm-cmd");
+        strv_append(&v, "-v");
         strv_append(&v, "--rm-cmd");
         strv_append(&v, id);
     }
@@ -137,7 +140,8 @@ static int launch_error(const char *msg, berth_error_t *err)
     return -1;
 }
 
-/* Read the monitor's one-line report: {"pid": N} or {"error": "..."}. */
+/* Read the monitor's one-line report: {"pid": N} or {"error": "..."}.
+ * Returns 1 when the monitor said nothing at all. */
 static int read_sync(int fd, long long *ret_pid, berth_error_t *err)
 {
     char buf[8192];
@@ -152,8 +156,7 @@ static int read_sync(int fd, long long *ret_pid, berth_error_t *err)
     }
     buf[len] = '\0';
     if (len == 0)
-        return berth_error_new(err, 0, "the container monitor exited "
-                               "without reporting");
+        return 1;
     _cleanup_json_ json_t *j = json_loads(buf, 0, NULL);
     if (json_get_str(j, "error"))
         return launch_error(json_get_str(j, "error"), err);
@@ -199,12 +202,22 @@ int ctr_launch(struct store *s, json_t **rec, berth_error_t *err)
     sync_r = sync[0];
     fcntl(sync_r, F_SETFD, FD_CLOEXEC);
     argv = monitor_argv(s, *rec, monitor, sync[1], start_fd);
-    int r = launch_monitor(s, *rec, argv, err);
+    berth_error_t lerr = NULL;
+    int r = launch_monitor(s, *rec, argv, &lerr);
     close(sync[1]);
-    if (r < 0)
+    /* the monitor's own report says more than its exit status */
+    int rs = read_sync(sync_r, &pid, err);
+    if (rs < 0) {
+        berth_error_free(&lerr);
         return -1;
-    if (read_sync(sync_r, &pid, err) < 0)
+    }
+    if (r < 0) {
+        *err = lerr;
         return -1;
+    }
+    if (rs == 1)
+        return berth_error_new(err, 0, "the container monitor exited "
+                               "without reporting");
     struct container_state st = {.status = "created", .pid = pid,
                                  .exit_code = -1};
     if (containers_set_state(s, id, &st, err) < 0)

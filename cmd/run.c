@@ -292,8 +292,14 @@ static const char *log_max_size(char **opts, berth_error_t *err)
 {
     const char *v = NULL;
     for (size_t i = 0; opts && opts[i]; i++) {
-        if (str_has_prefix(opts[i], "max-size="))
+        if (str_has_prefix(opts[i], "max-size=")) {
             v = opts[i] + 9;
+            if (parse_size(v) <= 0)
+                return berth_error_new(err, 0, "invalid log option \"%s\": "
+                                       "max-size must be a size like 10m",
+                                       opts[i]),
+                       (const char *)NULL;
+        }
         else if (!str_has_prefix(opts[i], "path=") &&
                  !str_has_prefix(opts[i], "tag="))
             return berth_error_new(err, 0, "invalid log option \"%s\"",
@@ -317,8 +323,12 @@ static json_t *options_json(const struct run_flags *f, json_t *cfg,
         labels_object(f->label, cfg), "detach_keys",
         f->detach_keys ? f->detach_keys : "ctrl-p,ctrl-q", "privileged",
         f->privileged, "read_only", f->read_only);
-    if (maxsize && *maxsize)
-        json_object_set_new(o, "log_max_size", json_string(maxsize));
+    if (maxsize && *maxsize) {
+        /* the monitor takes bytes; validated by log_max_size */
+        _cleanup_free_ char *bytes =
+            xasprintf("%lld", (long long)parse_size(maxsize));
+        json_object_set_new(o, "log_max_size", json_string(bytes));
+    }
     return o;
 }
 
@@ -559,10 +569,13 @@ int cmd_run(struct cli_global *g, int argc, char **argv, berth_error_t *err)
     if ((r = run_attached(s, &rec, &f, &code, err)) < 0)
         goto out;
     if (code >= 0 && f.rm) {
-        /* the monitor removes it too; whoever comes second finds it gone */
+        /* the monitor removes it too (rm -f -v); whoever comes second finds
+         * it gone.  Anonymous volumes go with it, as podman's --rm. */
         berth_error_t e = NULL;
-        if (containers_delete(s, id, &e) < 0)
-            berth_error_free(&e);
+        if (ctr_remove(s, id, true, &e) == 0 &&
+            volumes_remove_anonymous_of(s, rec, &e) < 0)
+            print_warning("%s, ignoring", e->msg);
+        berth_error_free(&e);
     }
     /* detached (code -1): the container goes on, and so do we, with 0 */
     r = code >= 0 ? code : 0;

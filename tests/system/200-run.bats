@@ -323,3 +323,43 @@ wait_for_path() {
     run find "$s/root/tmp" -mindepth 1 -maxdepth 1 ! -name '*.lock'
     assert_output ""
 }
+
+@test "run --rm removes the container's anonymous volumes, keeps named ones" {
+    run_berth run --rm -v /anon -v named:/named "$IMG" true
+    assert_success
+    run_berth volume ls -q
+    assert_output "named"
+}
+
+@test "run --restart on-failure:2 restarts twice, then the container stays exited" {
+    berth_cmd run -d --restart on-failure:2 --name flaky "$IMG" sh -c 'echo attempt; exit 1' >/dev/null
+    local id n
+    id=$(berth_cmd inspect --format '{{.Id}}' flaky)
+    # the monitor ends after the last attempt: bounded wait for that
+    for n in $(seq 1 200); do
+        [[ -e $(berth_store)/runroot/containers/$id/monitor.pid ]] &&
+            kill -0 "$(cat "$(berth_store)/runroot/containers/$id/monitor.pid")" 2>/dev/null ||
+            break
+        sleep 0.05
+    done
+    run_berth logs flaky
+    assert_output "attempt
+attempt
+attempt"
+    run_berth inspect --format '{{.State.Status}} {{.State.ExitCode}}' flaky
+    assert_output "exited 1"
+}
+
+@test "run --log-opt max-size keeps the log under the limit" {
+    run_berth run --name chatty --log-opt max-size=2k "$IMG" \
+        sh -c 'i=0; while [ $i -lt 400 ]; do echo "line $i of chatter"; i=$((i+1)); done'
+    assert_success
+    local log
+    log=$(berth_cmd inspect --format '{{.HostConfig.LogConfig.Path}}' chatty)
+    [[ $(stat -c %s "$log") -le 4096 ]] || berth_test_fail "log is $(stat -c %s "$log") bytes"
+    run_berth logs --tail 1 chatty
+    assert_output "line 399 of chatter"
+    run_berth run --rm --log-opt bogus=1 "$IMG" true
+    assert_failure 125
+    assert_output_contains 'invalid log option "bogus=1"'
+}
