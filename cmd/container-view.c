@@ -116,6 +116,17 @@ static json_t *mounts_view(json_t *mounts)
     return out;
 }
 
+/* The monitor counts restarts in its exit record (EXIT_DIR/ID.json). */
+static int restart_count(struct store *s, const char *id)
+{
+    _cleanup_free_ char *dir = ctr_exit_dir(s);
+    _cleanup_free_ char *p = xasprintf("%s/%s.json", dir, id);
+    berth_error_t e = NULL;
+    _cleanup_json_ json_t *j = json_load_path(p, &e);
+    berth_error_free(&e);
+    return (int)json_get_int(j, "restartCount", 0);
+}
+
 json_t *ctr_inspect_json(struct store *s, json_t *rec)
 {
     json_t *st = json_object_get(rec, "state");
@@ -158,7 +169,8 @@ json_t *ctr_inspect_json(struct store *s, json_t *rec)
                                        : "0001-01-01T00:00:00Z",
         "Image", json_get_str(rec, "image"), "ImageName",
         json_get_str(rec, "image_name"), "Rootfs", merged, "Name",
-        json_get_str(rec, "name"), "RestartCount", 0, "Driver",
+        json_get_str(rec, "name"), "RestartCount", restart_count(s, id),
+        "Driver",
         json_get_str(rec, "driver") ? json_get_str(rec, "driver") : "",
         "Mounts", mounts_view(json_object_get(o, "mounts")), "Config",
         "Hostname", json_get_str(o, "hostname") ? json_get_str(o, "hostname")

@@ -346,8 +346,8 @@ wait_for_path() {
     assert_output "attempt
 attempt
 attempt"
-    run_berth inspect --format '{{.State.Status}} {{.State.ExitCode}}' flaky
-    assert_output "exited 1"
+    run_berth inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' flaky
+    assert_output "exited 1 2"
 }
 
 @test "run --log-opt max-size keeps the log under the limit" {
