@@ -22,6 +22,8 @@ struct ftmpl_buf {
 void ftmpl_buf_add(struct ftmpl_buf *b, const char *s, size_t n);
 void ftmpl_buf_adds(struct ftmpl_buf *b, const char *s);
 void ftmpl_buf_addc(struct ftmpl_buf *b, char c);
+/* Append the UTF-8 encoding of code point r. */
+void ftmpl_utf8_put(struct ftmpl_buf *b, unsigned r);
 void ftmpl_buf_addf(struct ftmpl_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* NUL-terminated contents, handed to the caller; the buffer is emptied. */

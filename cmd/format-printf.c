@@ -85,20 +85,7 @@ static void utf8_rune(struct ftmpl_buf *b, unsigned long long r)
 {
     if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
         r = 0xfffd;
-    char u[4];
-    size_t n;
-    if (r < 0x80)
-        u[0] = (char)r, n = 1;
-    else if (r < 0x800)
-        u[0] = (char)(0xc0 | r >> 6), u[1] = (char)(0x80 | (r & 63)), n = 2;
-    else if (r < 0x10000)
-        u[0] = (char)(0xe0 | r >> 12), u[1] = (char)(0x80 | (r >> 6 & 63)),
-        u[2] = (char)(0x80 | (r & 63)), n = 3;
-    else
-        u[0] = (char)(0xf0 | r >> 18), u[1] = (char)(0x80 | (r >> 12 & 63)),
-        u[2] = (char)(0x80 | (r >> 6 & 63)), u[3] = (char)(0x80 | (r & 63)),
-        n = 4;
-    ftmpl_buf_add(b, u, n);
+    ftmpl_utf8_put(b, (unsigned)r);
 }
 
 static void fmt_int_digits(struct ftmpl_buf *t, const struct spec *sp,

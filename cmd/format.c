@@ -261,7 +261,8 @@ static size_t unquote_char(const char *s, size_t n, char quote, unsigned *r,
     return 0;
 }
 
-static void utf8_put(struct ftmpl_buf *b, unsigned r)
+/* UTF-8 of code point r (the caller checks it is one). */
+void ftmpl_utf8_put(struct ftmpl_buf *b, unsigned r)
 {
     char u[4];
     size_t n;
@@ -297,7 +298,7 @@ static int go_unquote(const char *s, size_t n, struct ftmpl_buf *out)
         if (raw || s[i] != '\\')
             ftmpl_buf_addc(out, (char)r);
         else
-            utf8_put(out, r);
+            ftmpl_utf8_put(out, r);
         i += used;
     }
     return 0;
