@@ -316,11 +316,15 @@ int ctr_remove(struct store *s, const char *name, bool force,
         for (int n = 0; n < 200 && ctr_monitor_alive(s, id); n++)
             poll(NULL, 0, 25); /* bounded: 5 s */
     }
+    /* a --rm container is removed by its own monitor, maybe before the
+     * `run` in the foreground read the exit code: that run removes it */
+    bool keep_code =
+        json_is_true(json_object_get(json_object_get(rec, "options"), "rm"));
     if (containers_delete(s, id, err) < 0)
         return -1;
     _cleanup_free_ char *exits = ctr_exit_dir(s);
-    static const char *const suffixes[] = {"", ".json", ".stopped", ".ctl"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const suffixes[] = {".stopped", ".ctl", "", ".json"};
+    for (size_t i = 0; i < (keep_code ? 2 : 4); i++) {
         _cleanup_free_ char *p = xasprintf("%s/%s%s", exits, id, suffixes[i]);
         unlink(p);
     }

@@ -570,12 +570,18 @@ int cmd_run(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         goto out;
     if (code >= 0 && f.rm) {
         /* the monitor removes it too (rm -f -v); whoever comes second finds
-         * it gone.  Anonymous volumes go with it, as podman's --rm. */
+         * it gone.  Anonymous volumes go with it, as podman's --rm.  The
+         * exit code, which removal keeps for us, is read: drop it. */
         berth_error_t e = NULL;
         if (ctr_remove(s, id, true, &e) == 0 &&
             volumes_remove_anonymous_of(s, rec, &e) < 0)
             print_warning("%s, ignoring", e->msg);
         berth_error_free(&e);
+        _cleanup_free_ char *exits = ctr_exit_dir(s);
+        _cleanup_free_ char *xf = xasprintf("%s/%s", exits, id);
+        _cleanup_free_ char *xj = xasprintf("%s/%s.json", exits, id);
+        unlink(xf);
+        unlink(xj);
     }
     /* detached (code -1): the container goes on, and so do we, with 0 */
     r = code >= 0 ? code : 0;
