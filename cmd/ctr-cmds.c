@@ -302,19 +302,20 @@ int ctr_remove(struct store *s, const char *name, bool force,
             berth_error_free(&e);
         int code;
         ctr_wait_exit(s, id, &code);
-    } else if (strcmp(status_of(rec), "created") == 0 &&
-               ctr_monitor_alive(s, id)) {
+    } else if (ctr_monitor_alive(s, id)) {
         /* a monitor waiting to start (its start fifo never sees EOF: it
          * holds a writer itself): "x" makes it delete the runtime's
-         * container, whose init waits on its exec fifo, and leave */
+         * container, whose init waits on its exec fifo, and leave.  The
+         * record may still say "configured" when the `run` that started
+         * the monitor was killed before it wrote "created". */
         _cleanup_free_ char *fifo = ctr_run_file(s, id, "start");
         int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)!write(fd, "x", 1);
-            close(fd);
+        if (fd >= 0 && write(fd, "x", 1) == 1) {
+            for (int n = 0; n < 200 && ctr_monitor_alive(s, id); n++)
+                poll(NULL, 0, 25); /* bounded: 5 s */
         }
-        for (int n = 0; n < 200 && ctr_monitor_alive(s, id); n++)
-            poll(NULL, 0, 25); /* bounded: 5 s */
+        if (fd >= 0)
+            close(fd);
     }
     /* a --rm container is removed by its own monitor, maybe before the
      * `run` in the foreground read the exit code: that run removes it */

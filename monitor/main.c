@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,14 +119,52 @@ static int monitor_signals(char *err)
 }
 
 /* One byte on the start fd means go; EOF means the CLI gave up. */
-static bool monitor_wait_start(int fd)
+/* Whether the bundle's config.json is still there. */
+static bool monitor_bundle_exists(const struct monitor_opts *o)
 {
-    char c;
-    ssize_t n;
-    do {
-        n = read(fd, &c, 1);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", o->bundle);
+    return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+static bool monitor_wait_start(const struct monitor_opts *o)
+{
+    /* A `run` killed before it recorded the container as created leaves
+     * us waiting for a start that no command will send: `rm` then removes
+     * the bundle without knowing of us, and its deletion aborts the wait.
+     * The bundle directory's own IN_DELETE_SELF would come late (open
+     * files and mounts below it keep its dentry busy), the deletion of a
+     * file in it comes at once. */
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (in >= 0 && inotify_add_watch(in, o->bundle,
+                                     IN_DELETE | IN_DELETE_SELF |
+                                         IN_MOVE_SELF) < 0) {
+        close(in);
+        in = -1;
+    }
+    struct pollfd p[2] = {{.fd = o->start_fd, .events = POLLIN},
+                          {.fd = in, .events = POLLIN}};
+    char c = 0;
+    ssize_t n = -1;
+    while (monitor_bundle_exists(o)) {
+        int r = poll(p, in >= 0 ? 2 : 1, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        if (p[0].revents) {
+            do {
+                n = read(o->start_fd, &c, 1);
+            } while (n < 0 && errno == EINTR);
+            break;
+        }
+        char buf[4096];
+        while (read(in, buf, sizeof buf) > 0)
+            ;
+    }
+    if (in >= 0)
+        close(in);
+    close(o->start_fd);
     /* 'x' aborts like EOF: `rm` of a container that was created but never
      * started (its start fifo has a writer that never closes: us) */
     return n == 1 && c != 'x';
@@ -208,7 +247,7 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
         char line[64];
         snprintf(line, sizeof line, "{\"pid\": %d}\n", c.pid);
         monitor_report(m->o.sync_fd, line);
-        if (m->o.start_fd >= 0 && !monitor_wait_start(m->o.start_fd)) {
+        if (m->o.start_fd >= 0 && !monitor_wait_start(&m->o)) {
             monitor_ctr_close(&c);
             monitor_ctr_delete(&m->o, true);
             return monitor_err(err, 0, "start fd closed before start, "

@@ -125,6 +125,8 @@ mon_wait_for() {
     done
 }
 
+# the monitor has exited (a zombie waiting for its reaper counts)
+mon_gone() { [[ ! -e /proc/$MON_PID ]] || grep -q '^State:.*Z' "/proc/$MON_PID/status" 2>/dev/null; }
 ctr_running() { [[ $(cat "/proc/$CTR_PID/comm" 2>/dev/null) == "$1" ]]; }
 log_has() { grep -q -- "$1" "$D/ctr.log" 2>/dev/null; }
 
@@ -249,6 +251,21 @@ EOF
     assert_line "3:err1"
     log_has 'stdout F got:hello' || berth_test_fail "output not logged"
     [[ ! -e $D/attach.sock ]] || berth_test_fail "attach socket left behind"
+}
+
+@test "monitor: a bundle deleted before start aborts the wait for start" {
+    # a `run` killed before it recorded the container leaves a monitor
+    # waiting for a start nobody will send; `rm` removes the bundle
+    mon_cmd sleep 1000
+    MON_START_FIFO=1 mon_start
+    [[ -n $CTR_PID && -n $MON_PID ]] || berth_test_fail "sync: '$SYNC_LINE' $(cat "$D/mon.err")"
+    rm -rf "$B"
+    mon_wait_done # the start fifo still has its writer: only the deletion ends it
+    mon_wait_for 10 mon_gone || berth_test_fail "monitor still alive"
+    run "$RUNTIME" --root="$D/state" state c1
+    assert_failure
+    [[ ! -e $D/exits/c1 ]] || berth_test_fail "an exit code for a container that never ran"
+    exec {START}>&-
 }
 
 @test "monitor: a terminal container logs its pty output" {
