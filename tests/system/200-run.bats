@@ -202,6 +202,48 @@ myhost"
     assert_output_contains "/dev/pts/"
 }
 
+# pty_berth ROWS COLS BERTH-ARG... <SCRIPT: berth on a real pty, driven by
+# tests/lib/pty-drive.py; sets $status and $output
+pty_berth() {
+    local rows=$1 cols=$2
+    shift 2
+    run python3 "$BATS_TEST_DIRNAME/../lib/pty-drive.py" "$rows" "$cols" \
+        "$BERTH" --root "$(berth_store)/root" --runroot "$(berth_store)/runroot" "$@"
+}
+
+@test "run -it: the window size reaches the container and follows a resize" {
+    pty_berth 30 100 run --rm -it "$IMG" \
+        sh -c 'stty size; while read x; do stty size; done; exit 5' <<'EOF'
+expect 30 100
+resize 41 123
+retry \n 41 123
+send \x04
+EOF
+    assert_failure 5
+    assert_output_contains "30 100"
+    assert_output_contains "41 123"
+}
+
+@test "run -it: ctrl-p ctrl-q detaches, the container runs on, attach takes it back" {
+    pty_berth 24 80 run -it --name det "$IMG" \
+        sh -c 'echo ready; read x; echo "got:$x"; exit 3' <<'EOF'
+expect ready
+send \x10\x11
+eof
+EOF
+    assert_success
+    run_berth ps --format '{{.Names}} {{.State}}'
+    assert_output "det running"
+    pty_berth 24 80 attach det <<'EOF'
+send hello\n
+expect got:hello
+eof
+EOF
+    assert_failure 3
+    run_berth inspect --format '{{.State.Status}} {{.State.ExitCode}}' det
+    assert_output "exited 3"
+}
+
 @test "a killed monitor: ps reports the container exited and rm cleans up" {
     berth_cmd run -d --name orphan "$IMG" sleep 100 >/dev/null
     local mpid
