@@ -147,11 +147,15 @@ json_t *ctr_inspect_json(struct store *s, json_t *rec)
     bool running = status && (strcmp(status, "running") == 0 ||
                               strcmp(status, "paused") == 0);
     return json_pack(
-        "{s:s,s:s,s:s,s:o,s:{s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:I,s:s,s:s,"
+        "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:I,s:s,s:s,"
         "s:s},s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:{s:s,s:s,s:O,s:O,s:s,s:s,s:s,"
         "s:O,s:s,s:b,s:b,s:I},s:{s:s,s:{s:s,s:s},s:{s:s,s:i},s:s,s:b,s:b,"
         "s:b},s:{}}",
-        "Id", id, "Created", json_get_str(rec, "created"), "Path",
+        "Id", id, "Created", json_get_str(rec, "created"), "OCIRuntime",
+        json_get_str(o, "runtime") && *json_get_str(o, "runtime")
+            ? json_get_str(o, "runtime")
+            : "berth",
+        "Path",
         json_string_value(json_array_get(args, 0))
             ? json_string_value(json_array_get(args, 0))
             : "",

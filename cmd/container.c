@@ -61,6 +61,18 @@ char *ctr_exit_dir(struct store *s)
     return xasprintf("%s/exits", s->runroot);
 }
 
+const char *ctr_ext_runtime(json_t *rec)
+{
+    const char *r = json_get_str(json_object_get(rec, "options"), "runtime");
+    return r && *r ? r : NULL;
+}
+
+char *ctr_runtime_root(struct store *s, json_t *rec)
+{
+    return xasprintf("%s/%s", s->runroot,
+                     ctr_ext_runtime(rec) ? "ext-runtime" : "oci-runtime");
+}
+
 char *ctr_run_file(struct store *s, const char *id, const char *name)
 {
     _cleanup_free_ char *dir = containers_run_path(s, id);

@@ -20,6 +20,10 @@ char *ctr_helper_path(const char *name, const char *env_var);
 /* RUNROOT/exits: exit files outlive the container's records (run --rm
  * reads the code after the monitor removed the container). */
 char *ctr_exit_dir(struct store *s);
+/* The container's external OCI runtime (run --runtime), NULL for berth's
+ * own; the state directory its runtime keeps containers in. */
+const char *ctr_ext_runtime(json_t *rec);
+char *ctr_runtime_root(struct store *s, json_t *rec);
 /* RUNROOT/containers/ID/<name> */
 char *ctr_run_file(struct store *s, const char *id, const char *name);
 

@@ -46,9 +46,9 @@ static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
     _cleanup_free_ char *exe = self_exe();
     _cleanup_free_ char *bundle = containers_path(s, id, "userdata");
     _cleanup_free_ char *exits = ctr_exit_dir(s);
-    _cleanup_free_ char *runroot = xasprintf("%s/oci-runtime", s->runroot);
+    _cleanup_free_ char *runroot = ctr_runtime_root(s, rec);
     const char *log_driver = json_get_str(o, "log_driver");
-    const char *runtime = json_get_str(o, "runtime");
+    const char *runtime = ctr_ext_runtime(rec);
     const char *restart = json_get_str(o, "restart");
     char **v = NULL;
 
@@ -73,9 +73,13 @@ static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
         strv_append(&v, "--stdin");
     strv_append(&v, "--attach-socket");
     strv_push(&v, ctr_run_file(s, id, "attach"));
-    if (runtime && *runtime) {
+    if (runtime) {
+        /* its state beside ours, where `exec` finds it (its own default
+         * would be /run/NAME: in the user namespace getuid() is 0) */
         strv_append(&v, "--runtime");
         strv_append(&v, runtime);
+        strv_append(&v, "--runtime-arg");
+        strv_push(&v, xasprintf("--root=%s", runroot));
     } else {
         /* berth's own runtime, keeping its state under our runroot (in the
          * user namespace getuid() is 0, so its default would be /run);

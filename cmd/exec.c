@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,13 +340,85 @@ static _Noreturn void pty_drain(int master)
     }
 }
 
+/* Where an exec goes: berth's own runtime's state, or an external
+ * runtime (run --runtime) with its state directory. */
+struct exec_target {
+    const char *root, *id, *runtime;
+    pid_t pid; /* the container's process, for its user namespace */
+};
+
+static int child_code(pid_t child);
+
+/* In the container's user namespace (rootless: the runtime that created
+ * it ran there), unless it is ours already. */
+static int join_userns(pid_t pid, berth_error_t *err)
+{
+    struct stat self, ctr;
+    _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/user", (int)pid);
+    if (stat("/proc/self/ns/user", &self) < 0 || stat(ns, &ctr) < 0)
+        return berth_error_new(err, errno, "stat %s", ns);
+    if (self.st_ino == ctr.st_ino && self.st_dev == ctr.st_dev)
+        return 0;
+    _cleanup_close_ int fd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+        return berth_error_new(err, errno, "join the user namespace of %s",
+                               ns);
+    return 0;
+}
+
+/* `RUNTIME --root=ROOT exec --process FILE [--console-socket S] ID`: its
+ * exit status is the process's. */
+static int ext_exec(const struct exec_target *t, const char *procf,
+                    const char *console, berth_error_t *err)
+{
+    _cleanup_free_ char *rootarg = xasprintf("--root=%s", t->root);
+    const char *argv[] = {t->runtime, rootarg, "exec", "--process", procf,
+                          console ? "--console-socket" : t->id,
+                          console ? console : NULL, console ? t->id : NULL,
+                          NULL};
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return berth_error_new(err, errno, "pipe");
+    pid_t child = fork();
+    if (child < 0)
+        return berth_error_new(err, errno, "fork");
+    if (child == 0) {
+        berth_error_t e = NULL;
+        close(pfd[0]);
+        if (join_userns(t->pid, &e) == 0) {
+            execv(t->runtime, (char **)argv);
+            berth_error_new(&e, errno, "exec %s", t->runtime);
+        }
+        (void)!write(pfd[1], e->msg, strlen(e->msg));
+        _exit(127);
+    }
+    close(pfd[1]);
+    char msg[512];
+    ssize_t n = read(pfd[0], msg, sizeof msg - 1);
+    close(pfd[0]);
+    int code = child_code(child);
+    if (n > 0) {
+        msg[n] = '\0';
+        return berth_error_new(err, 0, "%s", msg);
+    }
+    return code;
+}
+
+static int target_exec(const struct exec_target *t, const char *procf,
+                       const char *console, berth_error_t *err)
+{
+    if (t->runtime)
+        return ext_exec(t, procf, console, err);
+    return runtime_exec(t->root, t->id, procf, console, err);
+}
+
 /* The exec itself, in a child when we must relay a terminal or detach:
  * prints its error and exits with the process's code. */
-static _Noreturn void exec_child(const char *root, const char *id,
+static _Noreturn void exec_child(const struct exec_target *t,
                                  const char *procf, const char *console)
 {
     berth_error_t e = NULL;
-    int code = runtime_exec(root, id, procf, console, &e);
+    int code = target_exec(t, procf, console, &e);
     unlink(procf);
     if (code < 0) {
         fprintf(stderr, "Error: %s\n", e->msg);
@@ -365,7 +438,7 @@ static int child_code(pid_t child)
     return WEXITSTATUS(status);
 }
 
-static int exec_tty(const char *root, const char *id, const char *procf,
+static int exec_tty(const struct exec_target *t, const char *procf,
                     const struct exec_flags *f, berth_error_t *err)
 {
     char tmpl[] = "/tmp/berth-exec-XXXXXX";
@@ -384,7 +457,7 @@ static int exec_tty(const char *root, const char *id, const char *procf,
         /* a session of its own: our terminal's hangup must not end the
          * wait for a process the user detached from */
         setsid();
-        exec_child(root, id, procf, sock);
+        exec_child(t, procf, sock);
     }
     int master = console_accept(lfd, child);
     close(lfd);
@@ -395,9 +468,9 @@ static int exec_tty(const char *root, const char *id, const char *procf,
     struct termios saved;
     bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
     if (raw) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        tcsetattr(STDIN_FILENO, TCSANOW, &t);
+        struct termios raw_t = saved;
+        cfmakeraw(&raw_t);
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw_t);
         copy_winsize(master);
         signal(SIGWINCH, exec_on_winch);
     }
@@ -421,8 +494,10 @@ static int exec_tty(const char *root, const char *id, const char *procf,
 static int exec_run(struct store *s, json_t *rec, const char *procf,
                     const struct exec_flags *f, berth_error_t *err)
 {
-    const char *id = json_get_str(rec, "id");
-    _cleanup_free_ char *root = xasprintf("%s/oci-runtime", s->runroot);
+    _cleanup_free_ char *root = ctr_runtime_root(s, rec);
+    const struct exec_target t = {
+        root, json_get_str(rec, "id"), ctr_ext_runtime(rec),
+        (pid_t)json_get_int(json_object_get(rec, "state"), "pid", 0)};
     if (f->detach) {
         /* podman prints the exec session's id; berth has no exec
          * sessions to name, so it prints nothing */
@@ -436,14 +511,14 @@ static int exec_run(struct store *s, json_t *rec, const char *procf,
             dup2(null, STDOUT_FILENO);
             dup2(null, STDERR_FILENO);
             if (fork() == 0)
-                exec_child(root, id, procf, NULL);
+                exec_child(&t, procf, NULL);
             _exit(0);
         }
         child_code(child);
         return 0;
     }
     if (f->tty)
-        return exec_tty(root, id, procf, f, err);
+        return exec_tty(&t, procf, f, err);
     if (!f->interactive) {
         /* podman gives the process no stdin without -i */
         int null = open("/dev/null", O_RDONLY);
@@ -452,7 +527,7 @@ static int exec_run(struct store *s, json_t *rec, const char *procf,
             close(null);
         }
     }
-    return runtime_exec(root, id, procf, NULL, err);
+    return target_exec(&t, procf, NULL, err);
 }
 
 static bool is_running(json_t *rec)
@@ -471,11 +546,6 @@ static int exec_container(struct store *s, const char *name, char **cmd,
         return berth_error_new(err, 0, "can only create exec sessions on "
                                "running containers: container state "
                                "improper");
-    const char *runtime =
-        json_get_str(json_object_get(rec, "options"), "runtime");
-    if (runtime && *runtime)
-        return berth_error_new(err, 0, "exec: containers run by --runtime %s "
-                               "are not supported", runtime);
     if (build_process(s, rec, f, cmd, &proc, err) < 0)
         return -1;
     _cleanup_free_ char *rundir =

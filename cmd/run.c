@@ -310,13 +310,13 @@ static const char *log_max_size(char **opts, berth_error_t *err)
 }
 
 static json_t *options_json(const struct run_flags *f, json_t *cfg,
-                            const char *maxsize)
+                            const char *maxsize, const char *runtime)
 {
     json_t *o = json_pack(
         "{s:b,s:b,s:b,s:s,s:s,s:s,s:s,s:s,s:i,s:o,s:s,s:b,s:b}", "tty",
         f->tty, "interactive", f->interactive, "rm", f->rm, "log_driver",
         f->log_driver ? f->log_driver : "k8s-file", "runtime",
-        f->runtime ? f->runtime : "", "restart", f->restart ? f->restart : "",
+        runtime ? runtime : "", "restart", f->restart ? f->restart : "",
         "stop_signal", f->stop_signal ? f->stop_signal : "SIGTERM",
         "network", f->network ? f->network : "none", "stop_timeout",
         f->stop_timeout >= 0 ? f->stop_timeout : 10, "labels",
@@ -453,6 +453,12 @@ static int create_container(struct store *s, struct run_flags *f,
     _cleanup_json_ json_t *image = NULL, *cfg = NULL, *fields = NULL;
     json_t *rec = NULL;
     const char *maxsize = NULL;
+    /* an external runtime, found now: the monitor runs it by this path */
+    _cleanup_free_ char *runtime = NULL;
+    if (f->runtime && *f->runtime &&
+        (runtime = fs_find_exec(f->runtime)) == NULL)
+        return berth_error_new(err, ENOENT, "OCI runtime \"%s\" not found: "
+                               "no executable of that name", f->runtime);
 
     if (check_flags(f, err) < 0 ||
         (maxsize = log_max_size(f->log_opt, err)) == NULL ||
@@ -462,7 +468,7 @@ static int create_container(struct store *s, struct run_flags *f,
     fields = json_pack("{s:s?,s:s,s:s,s:o,s:o}", "name", f->name, "image",
                        json_get_str(image, "id"), "image_name", image_name,
                        "command", strv_json(cmd), "options",
-                       options_json(f, cfg, maxsize));
+                       options_json(f, cfg, maxsize, runtime));
     if (containers_create(s, fields, &rec, err) < 0)
         return -1;
     if (rootfs_prepare(s, rec, err) < 0 ||

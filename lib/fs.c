@@ -261,3 +261,23 @@ int fs_copy_file(const char *src, const char *dst, berth_error_t *err)
         return -1;
     return fs_write_file_atomic(dst, data, len, 0644, err);
 }
+
+char *fs_find_exec(const char *name)
+{
+    struct stat st;
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 && stat(name, &st) == 0 &&
+                       S_ISREG(st.st_mode)
+                   ? xstrdup(name)
+                   : NULL;
+    const char *path = getenv("PATH");
+    _cleanup_strv_ char **dirs =
+        strv_split(path && *path ? path : "/usr/local/bin:/usr/bin:/bin", ":");
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+        char *p = xasprintf("%s/%s", *dirs[i] ? dirs[i] : ".", name);
+        if (access(p, X_OK) == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            return p;
+        free(p);
+    }
+    return NULL;
+}

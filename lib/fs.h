@@ -22,6 +22,9 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len,
  * symlinks. */
 int fs_rm_rf(const char *path, berth_error_t *err);
 bool fs_exists(const char *path);
+/* NAME itself when it holds a '/', else the first executable NAME in $PATH
+ * (a default path when unset); NULL when there is no executable file. */
+char *fs_find_exec(const char *name);
 int fs_fsync_dir(const char *dir);
 
 /* Take an exclusive (or shared) flock on PATH (created if missing); the

@@ -21,26 +21,12 @@
 
 #define FUSE_OVERLAYFS "fuse-overlayfs"
 
-static char *find_binary(void)
-{
-    const char *path = getenv("PATH");
-    _cleanup_strv_ char **dirs =
-        strv_split(path && *path ? path : "/usr/local/bin:/usr/bin:/bin", ":");
-    for (size_t i = 0; dirs && dirs[i]; i++) {
-        char *p = xasprintf("%s/%s", dirs[i], FUSE_OVERLAYFS);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    return NULL;
-}
-
 /* Runs fuse-overlayfs, which mounts and then daemonizes: its exit status
  * says whether the mount is there.  stderr is kept for the error. */
 static int run_fuse(const struct rootfs_layout *l, const char *target,
                     char **ret_msg)
 {
-    _cleanup_free_ char *bin = find_binary();
+    _cleanup_free_ char *bin = fs_find_exec(FUSE_OVERLAYFS);
     _cleanup_free_ char *joined = strv_join(l->lowers, ":");
     /* allow_other: processes of every uid in the container use the mount;
      * in a user namespace the kernel only lets the namespace in */
@@ -135,7 +121,7 @@ static int probe_mount(const struct rootfs_layout *l, const char *target,
 static int fuse_supported(struct store *s, char **ret_reason,
                           berth_error_t *err)
 {
-    _cleanup_free_ char *bin = find_binary();
+    _cleanup_free_ char *bin = fs_find_exec(FUSE_OVERLAYFS);
     if (bin == NULL) {
         *ret_reason = xstrdup("fuse-overlayfs is not installed");
         return 0;
