@@ -103,12 +103,19 @@ fail:
     return NULL;
 }
 
+void monitor_io_hangup(struct monitor_io *io)
+{
+    for (size_t i = 0; io && i < io->n_clients; i++)
+        close(io->clients[i]);
+    if (io)
+        io->n_clients = 0;
+}
+
 void monitor_io_free(struct monitor_io *io)
 {
     if (io == NULL)
         return;
-    for (size_t i = 0; i < io->n_clients; i++)
-        close(io->clients[i]);
+    monitor_io_hangup(io);
     if (io->attach_fd >= 0) {
         close(io->attach_fd);
         unlink(io->o->attach_socket);

@@ -134,33 +134,40 @@ static bool monitor_wait_start(const struct monitor_opts *o)
      * the bundle without knowing of us, and its deletion aborts the wait.
      * The bundle directory's own IN_DELETE_SELF would come late (open
      * files and mounts below it keep its dentry busy), the deletion of a
-     * file in it comes at once. */
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in >= 0 && inotify_add_watch(in, o->bundle,
-                                     IN_DELETE | IN_DELETE_SELF |
-                                         IN_MOVE_SELF) < 0) {
-        close(in);
-        in = -1;
-    }
+     * file in it comes at once.  `run` starts at once: no inotify then,
+     * whose close costs a kernel RCU grace period (~10 ms). */
     struct pollfd p[2] = {{.fd = o->start_fd, .events = POLLIN},
-                          {.fd = in, .events = POLLIN}};
+                          {.fd = -1, .events = POLLIN}};
     char c = 0;
     ssize_t n = -1;
-    while (monitor_bundle_exists(o)) {
-        int r = poll(p, in >= 0 ? 2 : 1, -1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            break;
-        if (p[0].revents) {
-            do {
-                n = read(o->start_fd, &c, 1);
-            } while (n < 0 && errno == EINTR);
-            break;
+    int r, in = -1;
+    do {
+        r = poll(p, 1, 250);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (in >= 0 && inotify_add_watch(in, o->bundle,
+                                         IN_DELETE | IN_DELETE_SELF |
+                                             IN_MOVE_SELF) < 0) {
+            close(in);
+            in = -1;
         }
-        char buf[4096];
-        while (read(in, buf, sizeof buf) > 0)
-            ;
+        p[1].fd = in;
+        while (monitor_bundle_exists(o)) {
+            r = poll(p, in >= 0 ? 2 : 1, -1);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 || p[0].revents)
+                break;
+            char buf[4096];
+            while (read(in, buf, sizeof buf) > 0)
+                ;
+        }
+    }
+    if (p[0].revents) {
+        do {
+            n = read(o->start_fd, &c, 1);
+        } while (n < 0 && errno == EINTR);
     }
     if (in >= 0)
         close(in);
@@ -254,7 +261,8 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
                                        "container deleted");
         }
     }
-    if (monitor_ctr_start(&m->o, err) < 0) {
+    bool started = monitor_ctr_start(&m->o, err) == 0;
+    if (!started) {
         monitor_warn("%s", err);
         /* killed between create and start: its own status is the truth */
         int st = monitor_reap(c.pid);
@@ -267,11 +275,17 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
         int st = monitor_io_run(m->io, &c, &m->log, &stop, &when);
         code = monitor_exit_code(st);
         monitor_record_exit(&m->o, code, &when, m->restarts);
-        monitor_ctr_delete(&m->o, false);
     }
-    monitor_ctr_close(&c);
     stop = stop || monitor_stop_marker(&m->o);
-    if (!monitor_should_restart(&m->o, code, m->restarts, stop))
+    bool again = monitor_should_restart(&m->o, code, m->restarts, stop);
+    /* the code is recorded: attached clients (a foreground `run`) may go
+     * before the runtime's delete */
+    if (!again)
+        monitor_io_hangup(m->io);
+    if (started)
+        monitor_ctr_delete(&m->o, false);
+    monitor_ctr_close(&c);
+    if (!again)
         return 0;
     m->restarts++;
     return 1;

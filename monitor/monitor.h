@@ -175,6 +175,8 @@ void monitor_ctr_close(struct monitor_ctr *c);
 struct monitor_io;
 struct monitor_io *monitor_io_new(const struct monitor_opts *o, int sig_fd,
                                   char *err);
+/* Close the attach clients: they read the exit code next. */
+void monitor_io_hangup(struct monitor_io *io);
 void monitor_io_free(struct monitor_io *io);
 /* Serve output, attach clients and ctl until c's init exited and its
  * output is drained; returns the init's wait status (-1 only if poll
