@@ -134,9 +134,15 @@ static int exec_wait(int sock, pid_t *ret_pid, berth_error_t *err)
     return r;
 }
 
-static int exec_run(json_t *cfg, json_t *proc, pid_t pid,
+static int exec_run(const char *root, json_t *cfg, json_t *proc, pid_t pid,
                     const char *console_socket, berth_error_t *err)
 {
+    _cleanup_free_ char *cache = xasprintf("%s/seccomp", root);
+    _cleanup_(rt_seccomp_freep) struct rt_seccomp *filter = NULL;
+    if (rt_seccomp_prepare(
+            json_object_get(json_object_get(cfg, "linux"), "seccomp"), cache,
+            &filter, err) < 0)
+        return -1;
     _cleanup_close_ int console = -1;
     _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     int sv[2], status = 0;
@@ -155,7 +161,7 @@ static int exec_run(json_t *cfg, json_t *proc, pid_t pid,
     if (child == 0) {
         close(sv[0]);
         struct rt_init c = {cfg,     proc, NULL, NULL, sv[1], -1,
-                            console, -1,   -1,   false, true, 0};
+                            console, -1,   -1,   false, true, 0, filter};
         rt_exec_child_main(&c, pidfd, pid);
     }
     close(sv[1]);
@@ -191,6 +197,6 @@ int runtime_exec(const char *root, const char *id, const char *process_json,
     _cleanup_json_ json_t *cfg = json_load_path(cfg_path, err);
     if (cfg == NULL)
         return berth_error_prefix(err, "exec");
-    return exec_run(cfg, proc, (pid_t)json_get_int(state, "pid", 0),
+    return exec_run(root, cfg, proc, (pid_t)json_get_int(state, "pid", 0),
                     console_socket, err);
 }

@@ -275,7 +275,8 @@ static int wait_exec_fifo(struct rt_init *c, berth_error_t *err)
     return 0;
 }
 
-static int process_setup(struct rt_init *c, void *filter, char ***env,
+static int process_setup(struct rt_init *c, const struct rt_seccomp *filter,
+                         char ***env,
                          char **ret_exe, berth_error_t *err)
 {
     json_t *p = c->process;
@@ -342,7 +343,8 @@ static void exec_prepare_fds_and_signals(int preserve)
 _Noreturn void rt_process_run(struct rt_init *c)
 {
     berth_error_t err = NULL;
-    void *filter = NULL;
+    struct rt_seccomp *own = NULL;
+    const struct rt_seccomp *filter = c->seccomp;
     _cleanup_strv_ char **env = NULL;
     _cleanup_strv_ char **args = NULL;
     _cleanup_free_ char *exe = NULL;
@@ -364,8 +366,14 @@ _Noreturn void rt_process_run(struct rt_init *c)
         rt_child_fail(c->sock, &err);
     }
     json_t *linux_ = json_object_get(c->config, "linux");
-    if (rt_seccomp_build(json_object_get(linux_, "seccomp"), &filter, &err) < 0 ||
-        process_setup(c, filter, &env, &exe, &err) < 0)
+    /* prepared by the runtime before it forked; else compiled here */
+    if (filter == NULL &&
+        rt_seccomp_prepare(json_object_get(linux_, "seccomp"), NULL, &own,
+                           &err) < 0)
+        rt_child_fail(c->sock, &err);
+    if (filter == NULL)
+        filter = own;
+    if (process_setup(c, filter, &env, &exe, &err) < 0)
         rt_child_fail(c->sock, &err);
     exec_prepare_fds_and_signals(c->preserve_fds);
     execve(exe, args, env ? env : (char *[]){NULL});

@@ -392,6 +392,12 @@ static int create_fork(const char *dir, json_t *cfg, const char *bundle,
     if (terminal && opts->console_socket &&
         (console = console_connect(opts->console_socket, err)) < 0)
         return -1;
+    _cleanup_free_ char *cache = xasprintf("%s/../seccomp", dir);
+    _cleanup_(rt_seccomp_freep) struct rt_seccomp *filter = NULL;
+    if (rt_seccomp_prepare(
+            json_object_get(json_object_get(cfg, "linux"), "seccomp"), cache,
+            &filter, err) < 0)
+        return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return berth_error_new(err, errno, "socketpair");
     pid_t child = fork();
@@ -405,7 +411,7 @@ static int create_fork(const char *dir, json_t *cfg, const char *bundle,
         struct rt_init c = {cfg, process, rootfs, bundle, sv[1], dirfd,
                             console, -1, -1,
                             has_userns(json_object_get(cfg, "linux")), false,
-                            opts->preserve_fds};
+                            opts->preserve_fds, filter};
         rt_child_main(&c);
     }
     close(sv[1]);

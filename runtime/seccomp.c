@@ -3,12 +3,27 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/json.h"
+#include "lib/sha256.h"
 #include "lib/xalloc.h"
+
+struct rt_seccomp {
+    scmp_filter_ctx ctx;    /* when the program could not be exported */
+    struct sock_fprog prog; /* the BPF program, from the cache or fresh */
+};
 
 static int seccomp_action(const char *name, json_t *errno_ret,
                           int64_t dflt_errno, uint32_t *ret,
@@ -125,7 +140,8 @@ static int seccomp_add_rule(scmp_filter_ctx ctx, json_t *rule,
     return 0;
 }
 
-int rt_seccomp_build(json_t *seccomp, void **ret_ctx, berth_error_t *err)
+static int seccomp_build(json_t *seccomp, scmp_filter_ctx *ret_ctx,
+                         berth_error_t *err)
 {
     uint32_t dflt;
     size_t i;
@@ -159,18 +175,101 @@ fail:
     return -1;
 }
 
-int rt_seccomp_load(void *ctx, berth_error_t *err)
+/* A cached program: a whole number of instructions, nothing else. */
+static bool prog_read(const char *path, struct sock_fprog *prog)
 {
-    if (ctx == NULL)
+    char *buf = NULL;
+    size_t len = 0;
+    berth_error_t e = NULL;
+    if (fs_read_file(path, &buf, &len, &e) < 0) {
+        berth_error_free(&e);
+        return false;
+    }
+    if (len == 0 || len % sizeof(struct sock_filter) != 0 ||
+        len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+        free(buf);
+        return false;
+    }
+    prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+    prog->filter = (struct sock_filter *)buf;
+    return true;
+}
+
+/* Export the compiled program into the cache (atomically: a temporary
+ * file renamed into place) and read it back; best effort. */
+static void prog_cache(scmp_filter_ctx ctx, const char *dir, const char *path,
+                       struct sock_fprog *prog)
+{
+    berth_error_t e = NULL;
+    if (fs_mkdir_p(dir, 0700, &e) < 0) {
+        berth_error_free(&e);
+        return;
+    }
+    _cleanup_free_ char *tmp = xasprintf("%s/.tmp-XXXXXX", dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return;
+    bool ok = seccomp_export_bpf(ctx, fd) == 0 && fsync(fd) == 0;
+    close(fd);
+    if (ok && prog_read(tmp, prog) && rename(tmp, path) == 0)
+        return;
+    unlink(tmp);
+}
+
+int rt_seccomp_prepare(json_t *seccomp, const char *cache_dir,
+                       struct rt_seccomp **ret, berth_error_t *err)
+{
+    *ret = NULL;
+    if (seccomp == NULL || json_is_null(seccomp))
         return 0;
-    int r = seccomp_load(ctx);
+    struct rt_seccomp *f = xcalloc(1, sizeof *f);
+    _cleanup_free_ char *path = NULL;
+    if (cache_dir) {
+        /* the key: the profile and the libseccomp that compiles it */
+        _cleanup_free_ char *dump =
+            json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS);
+        const struct scmp_version *v = seccomp_version();
+        _cleanup_free_ char *key = xasprintf(
+            "%u.%u.%u %s", v->major, v->minor, v->micro, dump ? dump : "");
+        char hex[65];
+        sha256_hex(key, strlen(key), hex);
+        path = xasprintf("%s/%s.bpf", cache_dir, hex);
+        if (prog_read(path, &f->prog)) {
+            *ret = f;
+            return 0;
+        }
+    }
+    if (seccomp_build(seccomp, &f->ctx, err) < 0) {
+        free(f);
+        return -1;
+    }
+    if (path)
+        prog_cache(f->ctx, cache_dir, path, &f->prog);
+    *ret = f;
+    return 0;
+}
+
+int rt_seccomp_load(const struct rt_seccomp *f, berth_error_t *err)
+{
+    if (f == NULL)
+        return 0;
+    if (f->prog.len > 0) {
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f->prog) < 0)
+            return berth_error_new(err, errno, "load seccomp filter");
+        return 0;
+    }
+    int r = seccomp_load(f->ctx);
     if (r < 0)
         return berth_error_new(err, -r, "load seccomp filter");
     return 0;
 }
 
-void rt_seccomp_free(void *ctx)
+void rt_seccomp_free(struct rt_seccomp *f)
 {
-    if (ctx)
-        seccomp_release(ctx);
+    if (f == NULL)
+        return;
+    if (f->ctx)
+        seccomp_release(f->ctx);
+    free(f->prog.filter);
+    free(f);
 }

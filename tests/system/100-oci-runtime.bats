@@ -223,6 +223,33 @@ CapBnd:	0000000020000420"
     assert_output "mkdir: can't create directory '/tmp/x': Operation not permitted"
 }
 
+@test "oci-runtime: compiled seccomp programs are cached per profile; a corrupt one is rebuilt" {
+    edit_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64"],
+        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+    run_in_container mkdir /tmp/x
+    assert_output "mkdir: can't create directory '/tmp/x': Operation not permitted"
+    run find "$OCI_STATE/seccomp" -name '*.bpf'
+    assert_equal "${#lines[@]}" 1 "cached programs"
+    local first=${lines[0]}
+    # the same profile again: the cached program, which still denies
+    run_in_container mkdir /tmp/x
+    assert_output "mkdir: can't create directory '/tmp/x': Operation not permitted"
+    # another errno is another profile: its own program
+    edit_config '.linux.seccomp.syscalls[0].errnoRet = 13'
+    run_in_container mkdir /tmp/x
+    assert_output "mkdir: can't create directory '/tmp/x': Permission denied"
+    run find "$OCI_STATE/seccomp" -name '*.bpf'
+    assert_equal "${#lines[@]}" 2 "cached programs"
+    # a torn cache file is not a whole program: compiled again, replaced
+    edit_config '.linux.seccomp.syscalls[0].errnoRet = 1'
+    printf 'junk' >"$first"
+    run_in_container mkdir /tmp/x
+    assert_output "mkdir: can't create directory '/tmp/x': Operation not permitted"
+    (($(stat -c %s "$first") % 8 == 0 && $(stat -c %s "$first") > 8)) ||
+        berth_test_fail "cache entry not rebuilt: $(stat -c %s "$first") bytes"
+}
+
 @test "oci-runtime run: missing and non-executable commands, one error" {
     set_args no-such-cmd
     oci -127 oci-runtime --root "$OCI_STATE" run --bundle "$OCI_BUNDLE" ctr
