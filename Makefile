@@ -8,7 +8,10 @@ CC ?= cc
 
 PKGS := libcurl jansson libarchive libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsubid -lpthread -lm
+# libcurl, libarchive and libsubid are loaded on first use (lib/lazy.h)
+PKG_LIBS := $(shell pkg-config --libs jansson libseccomp 2>/dev/null) -lpthread -lm
+# unit tests build their fixtures with libarchive directly
+TEST_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wswitch-default -Wno-format-nonliteral
@@ -68,7 +71,7 @@ $(BUILDDIR)/%.o: %.c
 
 $(BUILDDIR)/tests/test-%: $(BUILDDIR)/tests/unit/test-%.o $(LIB_OBJS) $(CMD_LIB_OBJS) $(HELPER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 # tests/unit/test-monitor*.c test monitor/ code (not in LIB_OBJS)
 $(filter $(BUILDDIR)/tests/test-monitor%,$(UNIT_BINS)): $(MONITOR_LIB_OBJS)

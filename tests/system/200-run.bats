@@ -405,3 +405,24 @@ attempt"
     assert_failure 125
     assert_output_contains 'invalid log option "bogus=1"'
 }
+
+@test "libcurl and libarchive are loaded only by the commands that use them" {
+    berth_cmd run -d --name idle "$IMG" sleep 100 >/dev/null
+    "$BERTH" --root "$(berth_store)/root" --runroot "$(berth_store)/runroot" wait idle &
+    local pid=$! maps n
+    for n in $(seq 1 100); do # until bash has exec()ed berth
+        maps=$(cat "/proc/$pid/maps" 2>/dev/null)
+        [[ $maps == *libjansson* ]] && break
+        sleep 0.05
+    done
+    berth_cmd kill idle >/dev/null
+    wait "$pid" || true
+    [[ $maps == *libjansson* ]] || berth_test_fail "not berth's maps: $maps"
+    [[ $maps != *libcurl* && $maps != *libarchive* ]] ||
+        berth_test_fail "wait mapped libcurl or libarchive"
+    # and a command that needs them still has them
+    run_berth export idle -o "$BATS_TEST_TMPDIR/idle.tar"
+    assert_success
+    run tar -tf "$BATS_TEST_TMPDIR/idle.tar" bin/busybox
+    assert_output "bin/busybox"
+}

@@ -149,7 +149,7 @@ static int test_rlimit_names(void)
 static int test_seccomp_build(void)
 {
     berth_error_t err = NULL;
-    void *ctx = NULL;
+    struct rt_seccomp *ctx = NULL;
     json_error_t je;
 
     /* unknown syscall names are skipped, as runc */
@@ -164,13 +164,13 @@ static int test_seccomp_build(void)
         "\"errnoRet\":38}]}",
         0, &je);
     TAP_CHECK(ok != NULL);
-    int r = rt_seccomp_build(ok, &ctx, &err);
+    int r = rt_seccomp_prepare(ok, NULL, &ctx, &err);
     json_decref(ok);
     TAP_CHECK(r == 0 && ctx != NULL);
     rt_seccomp_free(ctx);
 
     json_t *bad = json_pack("{s:s}", "defaultAction", "SCMP_ACT_NOPE");
-    r = rt_seccomp_build(bad, &ctx, &err);
+    r = rt_seccomp_prepare(bad, NULL, &ctx, &err);
     json_decref(bad);
     TAP_CHECK(r == -1 && err != NULL);
     TAP_STREQ(err->msg, "seccomp: unsupported action SCMP_ACT_NOPE");
@@ -180,13 +180,13 @@ static int test_seccomp_build(void)
                      "[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\","
                      "\"args\":[{\"index\":0,\"value\":1,\"op\":\"BAD\"}]}]}",
                      0, &je);
-    r = rt_seccomp_build(bad, &ctx, &err);
+    r = rt_seccomp_prepare(bad, NULL, &ctx, &err);
     json_decref(bad);
     TAP_CHECK(r == -1 && err != NULL);
     berth_error_free(&err);
 
     /* absent: no filter */
-    TAP_CHECK(rt_seccomp_build(NULL, &ctx, &err) == 0 && ctx == NULL);
+    TAP_CHECK(rt_seccomp_prepare(NULL, NULL, &ctx, &err) == 0 && ctx == NULL);
     return 0;
 }
 
