@@ -37,6 +37,7 @@ BERTH_CMD(kill);
 BERTH_CMD(restart);
 BERTH_CMD(rm);
 BERTH_CMD(ps);
+BERTH_CMD(port);
 BERTH_CMD(logs);
 BERTH_CMD(wait);
 BERTH_CMD(container_inspect);

@@ -10,6 +10,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "netns/ports.h"
 #include "storage/containers.h"
 #include "storage/store.h"
 
@@ -68,6 +69,10 @@ json_t *ctr_ps_row(json_t *rec, bool no_trunc)
     if (!no_trunc && strlen(cmd) > 20)
         strcpy(cmd + 17, "...");
     bool exited = status && strcmp(status, "exited") == 0;
+    _cleanup_free_ struct port_map *ports = NULL;
+    size_t nports = 0;
+    ports_from_json(json_object_get(o, "ports"), &ports, &nports);
+    _cleanup_free_ char *ports_str = ports_ps_string(ports, nports);
     return json_pack(
         "{s:s#,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:I,s:O,s:s,"
         "s:s,s:I}",
@@ -81,7 +86,7 @@ json_t *ctr_ps_row(json_t *rec, bool no_trunc)
         (json_int_t)json_get_int(st, "pid", 0), "Labels",
         json_object_get(o, "labels") ? json_object_get(o, "labels")
                                      : json_object(),
-        "Ports", "", "RunningFor", created_ago, "CreatedUnix",
+        "Ports", ports_str, "RunningFor", created_ago, "CreatedUnix",
         (json_int_t)unix_of(json_get_str(rec, "created")));
 }
 
@@ -146,7 +151,7 @@ json_t *ctr_inspect_json(struct store *s, json_t *rec)
         json_array_append(rest, json_array_get(args, i));
     bool running = status && (strcmp(status, "running") == 0 ||
                               strcmp(status, "paused") == 0);
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:s,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:I,s:I,s:s,s:s,"
         "s:s},s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:{s:s,s:s,s:O,s:O,s:s,s:s,s:s,"
         "s:O,s:s,s:b,s:b,s:I},s:{s:s,s:{s:s,s:s},s:{s:s,s:i},s:s,s:b,s:b,"
@@ -201,4 +206,12 @@ json_t *ctr_inspect_json(struct store *s, json_t *rec)
         "ReadonlyRootfs", json_is_true(json_object_get(o, "read_only")),
         "AutoRemove", json_is_true(json_object_get(o, "rm")),
         "NetworkSettings");
+    _cleanup_free_ struct port_map *ports = NULL;
+    size_t nports = 0;
+    ports_from_json(json_object_get(o, "ports"), &ports, &nports);
+    json_object_set_new(json_object_get(doc, "NetworkSettings"), "Ports",
+                        ports_inspect_json(ports, nports));
+    json_object_set_new(json_object_get(doc, "HostConfig"), "PortBindings",
+                        ports_inspect_json(ports, nports));
+    return doc;
 }

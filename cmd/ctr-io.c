@@ -23,6 +23,8 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "netns/netmode.h"
+#include "netns/ports.h"
 #include "runtime/launch.h"
 #include "storage/containers.h"
 #include "storage/store.h"
@@ -35,6 +37,42 @@ static char *self_exe(void)
         return xstrdup("berth");
     buf[n] = '\0';
     return xstrdup(buf);
+}
+
+/* slirp4netns and the ports it forwards, for the monitor. */
+static int monitor_net_args(struct store *s, json_t *rec, char ***v,
+                            berth_error_t *err)
+{
+    json_t *o = json_object_get(rec, "options");
+    struct net_mode nm;
+    if (net_mode_parse(json_get_str(o, "network"), &nm, err) < 0)
+        return -1;
+    if (nm.kind != NET_SLIRP)
+        return 0;
+    _cleanup_free_ char *slirp = fs_find_exec("slirp4netns");
+    if (slirp == NULL)
+        return berth_error_new(err, ENOENT, "slirp4netns not found in $PATH: "
+                               "install it (apt-get install slirp4netns) or "
+                               "use --network none");
+    strv_append(v, "--slirp4netns");
+    strv_append(v, slirp);
+    strv_append(v, "--net-dir");
+    strv_push(v, containers_run_path(s, json_get_str(rec, "id")));
+    _cleanup_strv_ char **args = net_mode_slirp_args(&nm);
+    for (size_t i = 0; args[i]; i++) {
+        strv_append(v, "--slirp-arg");
+        strv_append(v, args[i]);
+    }
+    _cleanup_free_ struct port_map *ports = NULL;
+    size_t n = 0;
+    ports_from_json(json_object_get(o, "ports"), &ports, &n);
+    for (size_t i = 0; i < n; i++) {
+        strv_append(v, "--publish");
+        strv_push(v, xasprintf("%s,%s,%d,%d", ports[i].protocol,
+                               ports[i].host_ip, ports[i].host_port,
+                               ports[i].container_port));
+    }
+    return 0;
 }
 
 /* The monitor's command line for this container. */
@@ -206,6 +244,10 @@ int ctr_launch(struct store *s, json_t **rec, berth_error_t *err)
     sync_r = sync[0];
     fcntl(sync_r, F_SETFD, FD_CLOEXEC);
     argv = monitor_argv(s, *rec, monitor, sync[1], start_fd);
+    if (monitor_net_args(s, *rec, &argv, err) < 0) {
+        close(sync[1]);
+        return -1;
+    }
     berth_error_t lerr = NULL;
     int r = launch_monitor(s, *rec, argv, &lerr);
     close(sync[1]);

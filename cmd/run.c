@@ -2,7 +2,10 @@
  * record and root filesystem, write the bundle, and for run launch the
  * monitor, attach and start. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,9 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "netns/etc-files.h"
+#include "netns/netmode.h"
+#include "netns/ports.h"
 #include "rootless/userns.h"
 #include "runtime/spec.h"
 #include "storage/containers.h"
@@ -26,19 +32,23 @@
 #include "storage/store.h"
 
 struct run_flags {
-    bool detach, interactive, tty, rm, privileged, read_only, init, quiet;
+    bool detach, interactive, tty, rm, privileged, read_only, init, quiet,
+        publish_all;
     char *name, *hostname, *entrypoint, *workdir, *user, *stop_signal,
         *pull, *network, *shm_size, *runtime, *log_driver, *detach_keys,
         *restart, *memory, *memory_swap, *cpus, *cpu_shares, *pids_limit;
     int stop_timeout;
     char **env, **env_file, **volume, **mount, **label, **cap_add,
         **cap_drop, **security_opt, **group_add, **ulimit, **device, **tmpfs,
-        **log_opt, **annotation;
+        **log_opt, **annotation, **publish, **add_host, **dns, **dns_search,
+        **dns_option;
 };
 
 #define RUN_OPTS(f)                                                            \
-    {"annotation", 0, CLI_STRV, &(f).annotation, "key=value",                  \
-     "Add annotations to container"},                                          \
+    {"add-host", 0, CLI_STRV, &(f).add_host, "host:ip",                        \
+     "Add a custom host-to-IP mapping (host:ip)"},                             \
+        {"annotation", 0, CLI_STRV, &(f).annotation, "key=value",              \
+         "Add annotations to container"},                                      \
         {"cap-add", 0, CLI_STRV, &(f).cap_add, "strings",                      \
          "Add capabilities to the container"},                                 \
         {"cap-drop", 0, CLI_STRV, &(f).cap_drop, "strings",                    \
@@ -51,6 +61,11 @@ struct run_flags {
          "Override the key sequence for detaching a container"},               \
         {"device", 0, CLI_STRV, &(f).device, "stringArray",                    \
          "Add a host device to the container"},                                \
+        {"dns", 0, CLI_STRV, &(f).dns, "ip", "Set custom DNS servers"},        \
+        {"dns-option", 0, CLI_STRV, &(f).dns_option, "option",                 \
+         "Set custom DNS options"},                                            \
+        {"dns-search", 0, CLI_STRV, &(f).dns_search, "domain",                 \
+         "Set custom DNS search domains"},                                     \
         {"entrypoint", 0, CLI_STRING, &(f).entrypoint, "string",               \
          "Overwrite the default ENTRYPOINT of the image"},                     \
         {"env", 'e', CLI_STRV, &(f).env, "stringArray",                        \
@@ -81,12 +96,16 @@ struct run_flags {
         {"name", 0, CLI_STRING, &(f).name, "string",                           \
          "Assign a name to the container"},                                    \
         {"network", 0, CLI_STRING, &(f).network, "string",                     \
-         "Connect a container to a network (none, host)"},                     \
+         "Connect a container to a network (slirp4netns[:OPTS], none, host)"}, \
         {"net", 0, CLI_STRING, &(f).network, "string", "Same as --network"},   \
         {"pids-limit", 0, CLI_STRING, &(f).pids_limit, "int",                  \
          "Tune container pids limit (set -1 for unlimited)"},                  \
         {"privileged", 0, CLI_BOOL, &(f).privileged, NULL,                     \
          "Give extended privileges to container"},                             \
+        {"publish", 'p', CLI_STRV, &(f).publish, "strings",                    \
+         "Publish a container's port, or a range of ports, to the host"},      \
+        {"publish-all", 'P', CLI_BOOL, &(f).publish_all, NULL,                 \
+         "Publish all exposed ports to random ports on the host interfaces"},  \
         {"pull", 0, CLI_STRING, &(f).pull, "string",                           \
          "Pull image policy (always, missing, never)"},                        \
         {"quiet", 'q', CLI_BOOL, &(f).quiet, NULL,                             \
@@ -133,7 +152,8 @@ static void run_flags_free(struct run_flags *f)
     char ***vs[] = {&f->env, &f->env_file, &f->volume, &f->mount, &f->label,
                     &f->cap_add, &f->cap_drop, &f->security_opt,
                     &f->group_add, &f->ulimit, &f->device, &f->tmpfs,
-                    &f->log_opt, &f->annotation};
+                    &f->log_opt, &f->annotation, &f->publish, &f->add_host,
+                    &f->dns, &f->dns_search, &f->dns_option};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
@@ -212,23 +232,61 @@ static int write_text(const char *dir, const char *name, const char *text,
 }
 
 /* /etc/hostname, /etc/hosts and /etc/resolv.conf of the container. */
-static int write_etc_files(const char *userdata, const char *hostname,
-                           const char *name, bool host_net,
-                           berth_error_t *err)
+/* host.containers.internal: slirp4netns's gateway when it leads to the
+ * host's loopback, else the host's first non-loopback IPv4 address (as
+ * podman); NULL when there is none. */
+static char *host_gateway(const struct net_mode *nm)
+{
+    if (nm->kind != NET_SLIRP)
+        return NULL;
+    if (nm->allow_host_loopback)
+        return xstrdup(nm->gateway);
+    struct ifaddrs *ifs = NULL, *i;
+    char buf[INET_ADDRSTRLEN], *ret = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return NULL;
+    for (i = ifs; i && ret == NULL; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+            (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        struct sockaddr_in *in = (struct sockaddr_in *)i->ifa_addr;
+        if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf))
+            ret = xstrdup(buf);
+    }
+    freeifaddrs(ifs);
+    return ret;
+}
+
+static int write_etc_files(const char *userdata, const struct run_flags *f,
+                           const struct net_mode *nm, const char *hostname,
+                           const char *name, berth_error_t *err)
 {
     _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
-    _cleanup_free_ char *hosts = xasprintf(
-        "127.0.0.1\tlocalhost localhost.localdomain localhost4 "
-        "localhost4.localdomain4\n::1\tlocalhost localhost.localdomain "
-        "localhost6 localhost6.localdomain6\n127.0.1.1\t%s %s\n",
-        hostname, name);
-    _cleanup_free_ char *resolv = NULL;
+    _cleanup_free_ char *host_hosts = NULL, *host_resolv = NULL;
+    _cleanup_free_ char *hosts = NULL, *resolv = NULL;
+    _cleanup_free_ char *gw = host_gateway(nm);
     berth_error_t e = NULL;
-    if (fs_read_file("/etc/resolv.conf", &resolv, NULL, &e) < 0) {
+    if (fs_read_file("/etc/resolv.conf", &host_resolv, NULL, &e) < 0) {
         berth_error_free(&e);
-        resolv = xstrdup("");
+        host_resolv = xstrdup("");
     }
-    (void)host_net;
+    if (nm->kind == NET_HOST &&
+        fs_read_file("/etc/hosts", &host_hosts, NULL, &e) < 0) {
+        berth_error_free(&e);
+        host_hosts = xstrdup("");
+    }
+    struct etc_hosts_opts ho = {
+        .hostname = hostname, .name = name,
+        .ip = nm->kind == NET_SLIRP ? nm->ip : NULL, .add_hosts = f->add_host,
+        .host_gateway = gw, .base = host_hosts};
+    struct etc_resolv_opts ro = {
+        .host_resolv = host_resolv, .dns = f->dns,
+        .dns_search = f->dns_search, .dns_option = f->dns_option,
+        .slirp_dns = nm->kind == NET_SLIRP ? nm->dns : NULL,
+        .keep_loopback = nm->kind == NET_HOST};
+    if (etc_hosts_render(&ho, &hosts, err) < 0 ||
+        etc_resolv_render(&ro, &resolv, err) < 0)
+        return -1;
     if (write_text(userdata, "hostname", hn, err) < 0 ||
         write_text(userdata, "hosts", hosts, err) < 0 ||
         write_text(userdata, "resolv.conf", resolv, err) < 0)
@@ -263,12 +321,9 @@ static json_t *strv_json(char *const *v)
 
 static int check_flags(const struct run_flags *f, berth_error_t *err)
 {
-    if (f->network && strcmp(f->network, "none") != 0 &&
-        strcmp(f->network, "host") != 0 && strcmp(f->network, "private") != 0)
-        return berth_error_new(err, 0,
-                               "network \"%s\" is not supported yet: use "
-                               "none or host",
-                               f->network);
+    struct net_mode nm;
+    if (net_mode_parse(f->network, &nm, err) < 0)
+        return -1;
     if (f->log_driver && strcmp(f->log_driver, "k8s-file") != 0 &&
         strcmp(f->log_driver, "none") != 0)
         return berth_error_new(err, 0, "invalid log driver \"%s\": supported "
@@ -310,7 +365,8 @@ static const char *log_max_size(char **opts, berth_error_t *err)
 }
 
 static json_t *options_json(const struct run_flags *f, json_t *cfg,
-                            const char *maxsize, const char *runtime)
+                            const char *maxsize, const char *runtime,
+                            json_t *ports)
 {
     json_t *o = json_pack(
         "{s:b,s:b,s:b,s:s,s:s,s:s,s:s,s:s,s:i,s:o,s:s,s:b,s:b}", "tty",
@@ -318,11 +374,12 @@ static json_t *options_json(const struct run_flags *f, json_t *cfg,
         f->log_driver ? f->log_driver : "k8s-file", "runtime",
         runtime ? runtime : "", "restart", f->restart ? f->restart : "",
         "stop_signal", f->stop_signal ? f->stop_signal : "SIGTERM",
-        "network", f->network ? f->network : "none", "stop_timeout",
+        "network", f->network ? f->network : NET_DEFAULT, "stop_timeout",
         f->stop_timeout >= 0 ? f->stop_timeout : 10, "labels",
         labels_object(f->label, cfg), "detach_keys",
         f->detach_keys ? f->detach_keys : "ctrl-p,ctrl-q", "privileged",
         f->privileged, "read_only", f->read_only);
+    json_object_set_new(o, "ports", ports);
     if (maxsize && *maxsize) {
         /* the monitor takes bytes; validated by log_max_size */
         _cleanup_free_ char *bytes =
@@ -388,12 +445,15 @@ static int write_bundle(struct store *s, const struct run_flags *f,
     _cleanup_free_ char *bundle = xasprintf("%s/config.json", userdata);
     _cleanup_json_ json_t *resources = NULL, *spec = NULL;
     const char *hostname = f->hostname ? f->hostname : short_id;
-    bool host_net = f->network && strcmp(f->network, "host") == 0;
+    struct net_mode nm;
+    if (net_mode_parse(f->network, &nm, err) < 0)
+        return -1;
+    bool host_net = nm.kind == NET_HOST;
 
     if (fs_mkdir_p(userdata, 0700, err) < 0 ||
         lookup_root(s, image, lookup, err) < 0 ||
-        write_etc_files(userdata, hostname, json_get_str(*rec, "name"),
-                        host_net, err) < 0)
+        write_etc_files(userdata, f, &nm, hostname,
+                        json_get_str(*rec, "name"), err) < 0)
         return -1;
     struct spec_resource_opts ro = {.memory = f->memory,
                                     .memory_swap = f->memory_swap,
@@ -426,7 +486,7 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         .volume_resolve = volumes_spec_resolve, .volume_resolve_arg = s,
         .volumes = vols, .mounts = f->mount, .tmpfs = f->tmpfs,
         .read_only = f->read_only, .devices = f->device,
-        .network = f->network ? f->network : "none",
+        .network = host_net ? "host" : "none",
         .rootless = s->rootless, .annotations = f->annotation};
     /* a new volume is seeded from the image at its mount point */
     if (spec_generate(cfg, &o, &spec, err) < 0 ||
@@ -446,6 +506,35 @@ static int write_bundle(struct store *s, const struct run_flags *f,
     return 0;
 }
 
+/* -p values; ports need a network of the container's own to reach */
+static int parse_ports(const struct run_flags *f, json_t *cfg,
+                       struct port_map **ports, size_t *n, berth_error_t *err)
+{
+    struct net_mode nm;
+    for (size_t i = 0; f->publish && f->publish[i]; i++) {
+        if (ports_parse(f->publish[i], ports, n, err) < 0)
+            return -1;
+    }
+    if (f->publish_all && ports_from_exposed(cfg, ports, n, err) < 0)
+        return -1;
+    if (*n == 0 || net_mode_parse(f->network, &nm, err) < 0)
+        return 0;
+    if (nm.kind == NET_HOST) {
+        /* podman: the host's ports are the container's already */
+        print_warning("port mappings have been discarded as one of the Host, "
+                      "Container, Pod, and None network modes are in use");
+        free(*ports);
+        *ports = NULL;
+        *n = 0;
+        return 0;
+    }
+    if (nm.kind == NET_NONE)
+        return berth_error_new(err, 0, "cannot set port bindings on an "
+                               "existing container network namespace: "
+                               "--network none has no way in");
+    return 0;
+}
+
 static int create_container(struct store *s, struct run_flags *f,
                             const char *image_name, char **cmd, json_t **ret,
                             berth_error_t *err)
@@ -460,15 +549,20 @@ static int create_container(struct store *s, struct run_flags *f,
         return berth_error_new(err, ENOENT, "OCI runtime \"%s\" not found: "
                                "no executable of that name", f->runtime);
 
+    _cleanup_free_ struct port_map *ports = NULL;
+    size_t nports = 0;
     if (check_flags(f, err) < 0 ||
         (maxsize = log_max_size(f->log_opt, err)) == NULL ||
         resolve_image(s, f, image_name, &image, err) < 0 ||
-        images_config(s, image, &cfg, err) < 0)
+        images_config(s, image, &cfg, err) < 0 ||
+        parse_ports(f, cfg, &ports, &nports, err) < 0 ||
+        ports_choose(ports, nports, err) < 0)
         return -1;
     fields = json_pack("{s:s?,s:s,s:s,s:o,s:o}", "name", f->name, "image",
                        json_get_str(image, "id"), "image_name", image_name,
                        "command", strv_json(cmd), "options",
-                       options_json(f, cfg, maxsize, runtime));
+                       options_json(f, cfg, maxsize, runtime,
+                                    ports_to_json(ports, nports)));
     if (containers_create(s, fields, &rec, err) < 0)
         return -1;
     if (rootfs_prepare(s, rec, err) < 0 ||

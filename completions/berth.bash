@@ -14,12 +14,12 @@ _berth() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local global="--root --runroot --storage-driver --log-level --help --version"
-    local commands="attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait"
+    local commands="attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait"
     local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
     local system_cmds="df info reset"
     local volume_cmds="create exists inspect list ls prune remove rm"
-    local container_cmds="attach cp create diff exec exists export inspect kill list logs ls mount pause prune ps rename restart rm run start stop top umount unmount unpause wait"
-    local runflags="--annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --privileged --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
+    local container_cmds="attach cp create diff exec exists export inspect kill list logs ls mount pause port prune ps rename restart rm run start stop top umount unmount unpause wait"
+    local runflags="--add-host --annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --dns --dns-option --dns-search --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --privileged --publish -p --publish-all -P --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
     local reg="--tls-verify --authfile --creds --cert-dir"
 
     local cmd="" sub="" i
@@ -76,6 +76,7 @@ _berth() {
     exec) flags="--detach -d --detach-keys --env -e --env-file --interactive -i --privileged --tty -t --user -u --workdir -w" ;;
     stop) flags="--all -a --ignore -i --time -t" ;;
     kill) flags="--signal -s" ;;
+    port) flags="--all -a" ;;
     restart) flags="--time -t" ;;
     ctr-rm) flags="--all -a --force -f --ignore -i --volumes -v" ;;
     ps) flags="--all -a --filter -f --format --last -n --latest -l --no-trunc --noheading --quiet -q" ;;
@@ -101,7 +102,7 @@ _berth() {
     else
         case $cmd in
         push|rmi|rm|tag|untag|inspect|save|exists) _berth_images "$cur" ;;
-        start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect|exec|attach|top|pause|unpause|rename)
+        start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect|exec|attach|top|pause|port|unpause|rename)
             COMPREPLY=($(compgen -W "$(berth ps -a --format '{{.Names}}' 2>/dev/null)" -- "$cur")) ;;
         run|create) _berth_images "$cur" ;;
         vol-inspect|vol-rm|vol-remove|vol-exists)

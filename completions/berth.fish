@@ -1,10 +1,10 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
+set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
 set -l volume_cmds create exists inspect list ls prune remove rm
-set -l container_cmds attach cp create diff exec exists export inspect kill list logs ls mount pause prune ps rename restart rm run start stop top umount unmount unpause wait
+set -l container_cmds attach cp create diff exec exists export inspect kill list logs ls mount pause port prune ps rename restart rm run start stop top umount unmount unpause wait
 
 function __berth_images
     berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*'
@@ -94,7 +94,13 @@ complete -c berth -n "__fish_seen_subcommand_from run create" -s m -l memory -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l memory-swap -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l mount -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l name -x
-complete -c berth -n "__fish_seen_subcommand_from run create" -l network -xa 'none host'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l network -xa 'slirp4netns none host'
+complete -c berth -n "__fish_seen_subcommand_from run create" -s p -l publish -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -s P -l publish-all
+complete -c berth -n "__fish_seen_subcommand_from run create" -l add-host -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l dns -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l dns-option -x
+complete -c berth -n "__fish_seen_subcommand_from run create" -l dns-search -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l net -xa 'none host'
 complete -c berth -n "__fish_seen_subcommand_from run create" -l pids-limit -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l privileged
@@ -149,7 +155,8 @@ complete -c berth -n "__fish_seen_subcommand_from exec" -s w -l workdir -x
 complete -c berth -n "__fish_seen_subcommand_from exec" -xa '(__berth_containers)'
 complete -c berth -n "__fish_seen_subcommand_from attach" -l detach-keys -x
 complete -c berth -n "__fish_seen_subcommand_from attach" -l no-stdin
-complete -c berth -n "__fish_seen_subcommand_from attach top pause unpause rename" -xa '(__berth_containers)'
+complete -c berth -n "__fish_seen_subcommand_from attach top pause port unpause rename" -xa '(__berth_containers)'
+complete -c berth -n "__fish_seen_subcommand_from port" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from $volume_cmds" -a "$volume_cmds"
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s d -l driver -xa local
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -l ignore

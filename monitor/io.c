@@ -306,10 +306,13 @@ static nfds_t monitor_pollfds(struct monitor_io *io, struct pollfd *p, int out,
 }
 
 int monitor_io_run(struct monitor_io *io, struct monitor_ctr *c,
-                   struct monitor_log *l, bool *ret_stop,
-                   struct timespec *ret_exited_at)
+                   struct monitor_log *l, struct monitor_net *net,
+                   bool *ret_stop, struct timespec *ret_exited_at)
 {
-    struct pollfd p[PFD_CLIENTS + MONITOR_MAX_CLIENTS];
+    size_t cap = PFD_CLIENTS + MONITOR_MAX_CLIENTS + monitor_net_nfds(net);
+    struct pollfd *p = calloc(cap, sizeof *p);
+    if (p == NULL)
+        return -1;
     int out = c->out_fd, errfd = c->err_fd;
     int st = monitor_reap(c->pid);
     bool exited = st != -1;
@@ -319,13 +322,19 @@ int monitor_io_run(struct monitor_io *io, struct monitor_ctr *c,
         if (exited && out < 0 && errfd < 0)
             break;
         nfds_t n = monitor_pollfds(io, p, out, errfd);
+        size_t nn = exited ? 0 : monitor_net_pollfds(net, p + n);
         /* after the exit only the drain is left; the pid namespace is gone,
-         * so EOF comes at once unless something outside holds the pipe */
-        int r = poll(p, n, exited ? 2000 : -1);
+         * so EOF comes at once unless something outside holds the pipe.
+         * udp clients idle out: wake up now and then to close them */
+        int r = poll(p, n + nn, exited ? 2000 : nn ? 10000 : -1);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r < 0 || (r == 0 && exited))
             break;
+        if (nn)
+            monitor_net_events(net, p + n, nn);
+        if (r == 0)
+            continue;
         if (p[PFD_SIG].revents &&
             monitor_signal(io, c, exited, &st, ret_stop) && !exited) {
             exited = true;
@@ -349,5 +358,6 @@ int monitor_io_run(struct monitor_io *io, struct monitor_ctr *c,
         if (p[PFD_ERR].revents && !monitor_output(io, errfd, 3, l))
             errfd = -1;
     }
+    free(p);
     return st;
 }

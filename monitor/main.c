@@ -250,11 +250,24 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
         monitor_record_exit(&m->o, 125, &when, m->restarts);
         return 0;
     }
+    struct monitor_net net;
+    if (monitor_net_start(&net, &m->o, c.pid, err) < 0) {
+        monitor_ctr_close(&c);
+        monitor_ctr_delete(&m->o, true);
+        monitor_reap(c.pid);
+        if (first)
+            return -1;
+        monitor_warn("restart: %s", err);
+        clock_gettime(CLOCK_REALTIME, &when);
+        monitor_record_exit(&m->o, 125, &when, m->restarts);
+        return 0;
+    }
     if (first) {
         char line[64];
         snprintf(line, sizeof line, "{\"pid\": %d}\n", c.pid);
         monitor_report(m->o.sync_fd, line);
         if (m->o.start_fd >= 0 && !monitor_wait_start(&m->o)) {
+            monitor_net_stop(&net);
             monitor_ctr_close(&c);
             monitor_ctr_delete(&m->o, true);
             return monitor_err(err, 0, "start fd closed before start, "
@@ -272,7 +285,7 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
         monitor_reap(c.pid);
         monitor_record_exit(&m->o, code, &when, m->restarts);
     } else {
-        int st = monitor_io_run(m->io, &c, &m->log, &stop, &when);
+        int st = monitor_io_run(m->io, &c, &m->log, &net, &stop, &when);
         code = monitor_exit_code(st);
         monitor_record_exit(&m->o, code, &when, m->restarts);
     }
@@ -282,6 +295,7 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
      * before the runtime's delete */
     if (!again)
         monitor_io_hangup(m->io);
+    monitor_net_stop(&net);
     if (started)
         monitor_ctr_delete(&m->o, false);
     monitor_ctr_close(&c);

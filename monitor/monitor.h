@@ -81,12 +81,30 @@
  * creates it) or after the monitor itself got SIGTERM or SIGINT.
  * Restarts back off: 0.1 s doubling to 2 s.
  *
+ * Network (--slirp4netns PATH): after each create the monitor starts
+ *   PATH --ready-fd=N --exit-fd=N --api-socket=slirp.sock [--slirp-arg]...
+ *        PID tap0
+ * with its working directory and stderr (and stdout) in --net-dir DIR
+ * (slirp.sock and slirp4netns.log there), waits (10 s at most) for it to be
+ * ready, then forwards each --publish PROTO,HOSTIP,HOSTPORT,CTRPORT:
+ * tcp through its API socket (add_hostfwd; HOSTIP empty: 0.0.0.0); udp
+ * itself, because slirp4netns's replies to a client on the host's
+ * loopback are dropped with --disable-host-loopback: the monitor binds
+ * HOSTIP:HOSTPORT, and each client gets a socket of its own created in
+ * the container's network namespace, connected to 127.0.0.1:CTRPORT there
+ * (idle for 60 s: closed; 16 clients a port at most, the oldest goes).  A
+ * slirp4netns that exits early or a port it cannot forward fails the
+ * create (the {"error"} line, with slirp4netns's last message).  It is
+ * stopped (its exit fd closed) after the container exits, before a
+ * restart's create, and when the monitor dies in any way.
+ *
  * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 sent to the
  * monitor are forwarded to the container's init.  SIGPIPE is ignored.
  */
 #ifndef BERTH_MONITOR_H
 #define BERTH_MONITOR_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -108,6 +126,9 @@ struct monitor_opts {
     const char **runtime_args; /* NULL-terminated */
     const char **rm_cmd;       /* NULL-terminated, NULL when absent */
     size_t n_runtime_args, n_rm_cmd;
+    const char *slirp4netns, *net_dir; /* NULL: no network helper */
+    const char **slirp_args, **publish; /* NULL-terminated */
+    size_t n_slirp_args, n_publish;
     enum monitor_restart restart;
     int restart_max; /* on-failure:N; -1: no limit */
     int sync_fd, start_fd;
@@ -171,6 +192,25 @@ int monitor_ctr_start(const struct monitor_opts *o, char *err);
 void monitor_ctr_delete(const struct monitor_opts *o, bool force);
 void monitor_ctr_close(struct monitor_ctr *c);
 
+/* net.c: slirp4netns for one life of the container */
+struct monitor_udp;
+struct monitor_net {
+    int pid;     /* slirp4netns, 0: none */
+    int exit_fd; /* closing it stops slirp4netns */
+    int ctr_ns;  /* the container's network namespace, for udp */
+    struct monitor_udp *udp;
+    size_t n_udp;
+};
+int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
+                      int ctr_pid, char *err);
+void monitor_net_stop(struct monitor_net *n);
+/* The udp relay's fds for poll (at most monitor_net_nfds of them), and
+ * their events; expiry of idle clients rides on the calls. */
+size_t monitor_net_nfds(const struct monitor_net *n);
+size_t monitor_net_pollfds(const struct monitor_net *n, struct pollfd *p);
+void monitor_net_events(struct monitor_net *n, const struct pollfd *p,
+                        size_t count);
+
 /* io.c: the poll loop while the container runs */
 struct monitor_io;
 struct monitor_io *monitor_io_new(const struct monitor_opts *o, int sig_fd,
@@ -183,8 +223,8 @@ void monitor_io_free(struct monitor_io *io);
  * failed) and sets *ret_exited_at to when it was reaped.  *ret_stop is set
  * when the monitor got SIGTERM or SIGINT. */
 int monitor_io_run(struct monitor_io *io, struct monitor_ctr *c,
-                   struct monitor_log *l, bool *ret_stop,
-                   struct timespec *ret_exited_at);
+                   struct monitor_log *l, struct monitor_net *net,
+                   bool *ret_stop, struct timespec *ret_exited_at);
 /* Reap exited children without waiting; returns the status of pid if it
  * was among them, else -1. */
 int monitor_reap(int pid);

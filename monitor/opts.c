@@ -11,7 +11,8 @@ enum {
     OPT_ID = 256, OPT_BUNDLE, OPT_EXIT_DIR, OPT_LOG_PATH, OPT_LOG_DRIVER,
     OPT_LOG_MAX_SIZE, OPT_TERMINAL, OPT_STDIN, OPT_ATTACH_SOCKET, OPT_RUNTIME,
     OPT_RUNTIME_ARG, OPT_RM_CMD, OPT_RESTART, OPT_SYNC_FD, OPT_START_FD,
-    OPT_DETACH_KEYS, OPT_PID_FILE,
+    OPT_DETACH_KEYS, OPT_PID_FILE, OPT_SLIRP4NETNS, OPT_SLIRP_ARG,
+    OPT_NET_DIR, OPT_PUBLISH,
 };
 
 static const struct option monitor_long_opts[] = {
@@ -32,6 +33,10 @@ static const struct option monitor_long_opts[] = {
     {"start-fd", required_argument, NULL, OPT_START_FD},
     {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
     {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"slirp4netns", required_argument, NULL, OPT_SLIRP4NETNS},
+    {"slirp-arg", required_argument, NULL, OPT_SLIRP_ARG},
+    {"net-dir", required_argument, NULL, OPT_NET_DIR},
+    {"publish", required_argument, NULL, OPT_PUBLISH},
     {NULL, 0, NULL, 0},
 };
 
@@ -125,6 +130,10 @@ static int monitor_opt_one(struct monitor_opts *o, int c, const char *arg,
     case OPT_STDIN: o->stdin_open = true; break;
     case OPT_RUNTIME_ARG: o->runtime_args[o->n_runtime_args++] = arg; break;
     case OPT_RM_CMD: o->rm_cmd[o->n_rm_cmd++] = arg; break;
+    case OPT_SLIRP4NETNS: o->slirp4netns = arg; break;
+    case OPT_NET_DIR: o->net_dir = arg; break;
+    case OPT_SLIRP_ARG: o->slirp_args[o->n_slirp_args++] = arg; break;
+    case OPT_PUBLISH: o->publish[o->n_publish++] = arg; break;
     case OPT_SYNC_FD: return monitor_opt_fd(arg, &o->sync_fd, err);
     case OPT_START_FD: return monitor_opt_fd(arg, &o->start_fd, err);
     case OPT_RESTART:
@@ -160,6 +169,8 @@ static int monitor_opts_check(struct monitor_opts *o, char *err)
         return monitor_err(err, 0, "--log-path is required with k8s-file");
     if (o->runtime == NULL)
         o->runtime = "crun";
+    if (o->slirp4netns && o->net_dir == NULL)
+        return monitor_err(err, 0, "--net-dir is required with --slirp4netns");
     if (o->n_rm_cmd == 0) {
         free(o->rm_cmd);
         o->rm_cmd = NULL;
@@ -175,7 +186,10 @@ int monitor_opts_parse(struct monitor_opts *o, int argc, char **argv,
     /* each argument is at most one array entry: argc bounds both */
     o->runtime_args = calloc((size_t)argc + 1, sizeof(char *));
     o->rm_cmd = calloc((size_t)argc + 1, sizeof(char *));
-    if (o->runtime_args == NULL || o->rm_cmd == NULL)
+    o->slirp_args = calloc((size_t)argc + 1, sizeof(char *));
+    o->publish = calloc((size_t)argc + 1, sizeof(char *));
+    if (o->runtime_args == NULL || o->rm_cmd == NULL ||
+        o->slirp_args == NULL || o->publish == NULL)
         return monitor_err(err, ENOMEM, "options");
     optind = 1;
     opterr = 0;
@@ -199,6 +213,10 @@ void monitor_opts_free(struct monitor_opts *o)
 {
     free(o->runtime_args);
     free(o->rm_cmd);
+    free(o->slirp_args);
+    free(o->publish);
     o->runtime_args = NULL;
     o->rm_cmd = NULL;
+    o->slirp_args = NULL;
+    o->publish = NULL;
 }
