@@ -45,8 +45,10 @@ median_ms() { # CMD...: run RUNS times, print the median in ms
 B=("$BERTH" --root "$work/b/root" --runroot "$work/b/run")
 "${B[@]}" pull -q "$img" >/dev/null
 "${B[@]}" run --rm "$img" true # warm the page cache and the driver probe
-b=$(median_ms "${B[@]}" run --rm "$img" true)
-echo "berth run --rm busybox true: ${b} ms (median of $RUNS)"
+b=$(median_ms "${B[@]}" run --rm --network none "$img" true)
+echo "berth run --rm --network none busybox true: ${b} ms (median of $RUNS)"
+bs=$(median_ms "${B[@]}" run --rm "$img" true)
+echo "berth run --rm busybox true (default network, slirp4netns): ${bs} ms (median of $RUNS)"
 
 "${B[@]}" run -d --name idle "$img" sleep 600 >/dev/null
 id=$("${B[@]}" inspect --format '{{.Id}}' idle)
@@ -75,4 +77,9 @@ if ! "${P[@]}" run "${pflags[@]}" "$img" true >/dev/null 2>&1; then
 fi
 p=$(median_ms "${P[@]}" run "${pflags[@]}" "$img" true)
 echo "podman run --rm --network none busybox true: ${p} ms (median of $RUNS)"
-echo "ratio podman/berth: $(echo "scale=2; $p / $b" | bc -l)"
+echo "ratio podman/berth (--network none): $(echo "scale=2; $p / $b" | bc -l)"
+ps_=$(median_ms "${P[@]}" run --rm "${pflags[@]/none/slirp4netns}" "$img" true 2>/dev/null || echo "")
+if [[ -n $ps_ ]]; then
+  echo "podman run --rm --network slirp4netns busybox true: ${ps_} ms (median of $RUNS)"
+  echo "ratio podman/berth (slirp4netns): $(echo "scale=2; $ps_ / $bs" | bc -l)"
+fi

@@ -75,6 +75,46 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
     return 0;
 }
 
+/* --network container:NAME: the other container's namespace, by its pid
+ * now (it may have restarted since the create), written into the bundle;
+ * *ret its pid (0 for other networks). */
+static int net_join_target(struct store *s, json_t *rec, pid_t *ret,
+                           berth_error_t *err)
+{
+    struct net_mode nm;
+    *ret = 0;
+    if (net_mode_parse(json_get_str(json_object_get(rec, "options"),
+                                    "network"), &nm, err) < 0)
+        return -1;
+    if (nm.kind != NET_CONTAINER)
+        return 0;
+    _cleanup_json_ json_t *t = NULL, *cfg = NULL;
+    if (ctr_lookup(s, nm.target, &t, err) < 0)
+        return berth_error_prefix(err, "network container:%s", nm.target);
+    json_t *st = json_object_get(t, "state");
+    const char *status = json_get_str(st, "status");
+    pid_t pid = (pid_t)json_get_int(st, "pid", 0);
+    if (status == NULL || strcmp(status, "running") != 0 || pid <= 0)
+        return berth_error_new(err, 0, "network container:%s: the container "
+                               "is not running", nm.target);
+    _cleanup_free_ char *path = containers_path(
+        s, json_get_str(rec, "id"), "userdata/config.json");
+    if ((cfg = json_load_path(path, err)) == NULL)
+        return -1;
+    size_t i;
+    json_t *ns;
+    json_array_foreach(json_object_get(json_object_get(cfg, "linux"),
+                                       "namespaces"), i, ns) {
+        if (strcmp(json_get_str(ns, "type"), "network") == 0)
+            json_object_set_new(ns, "path",
+                                json_sprintf("/proc/%d/ns/net", (int)pid));
+    }
+    if (json_write_path(path, cfg, err) < 0)
+        return -1;
+    *ret = pid;
+    return 0;
+}
+
 /* The monitor's command line for this container. */
 static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
                            int sync_fd, int start_fd)
@@ -249,7 +289,12 @@ int ctr_launch(struct store *s, json_t **rec, berth_error_t *err)
         return -1;
     }
     berth_error_t lerr = NULL;
-    int r = launch_monitor(s, *rec, argv, &lerr);
+    pid_t join = 0;
+    if (net_join_target(s, *rec, &join, err) < 0) {
+        close(sync[1]);
+        return -1;
+    }
+    int r = launch_monitor(s, *rec, argv, join, &lerr);
     close(sync[1]);
     /* the monitor's own report says more than its exit status */
     int rs = read_sync(sync_r, &pid, err);

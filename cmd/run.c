@@ -450,6 +450,22 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         return -1;
     bool host_net = nm.kind == NET_HOST;
 
+    /* container:NAME shares the other's /etc/hosts and resolv.conf too */
+    _cleanup_free_ char *netpath = NULL;
+    if (nm.kind == NET_CONTAINER) {
+        _cleanup_json_ json_t *t = NULL;
+        if (ctr_lookup(s, nm.target, &t, err) < 0)
+            return berth_error_prefix(err, "network container:%s", nm.target);
+        const char *tid = json_get_str(t, "id");
+        free(hosts);
+        free(resolv);
+        hosts = containers_path(s, tid, "userdata/hosts");
+        resolv = containers_path(s, tid, "userdata/resolv.conf");
+        /* the path is the other's pid at each start (ctr_launch) */
+        netpath = xstrdup("/proc/self/ns/net");
+    } else if (nm.kind == NET_NS) {
+        netpath = xstrdup(nm.target);
+    }
     if (fs_mkdir_p(userdata, 0700, err) < 0 ||
         lookup_root(s, image, lookup, err) < 0 ||
         write_etc_files(userdata, f, &nm, hostname,
@@ -486,7 +502,7 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         .volume_resolve = volumes_spec_resolve, .volume_resolve_arg = s,
         .volumes = vols, .mounts = f->mount, .tmpfs = f->tmpfs,
         .read_only = f->read_only, .devices = f->device,
-        .network = host_net ? "host" : "none",
+        .network = host_net ? "host" : "none", .network_path = netpath,
         .rootless = s->rootless, .annotations = f->annotation};
     /* a new volume is seeded from the image at its mount point */
     if (spec_generate(cfg, &o, &spec, err) < 0 ||
@@ -528,10 +544,10 @@ static int parse_ports(const struct run_flags *f, json_t *cfg,
         *n = 0;
         return 0;
     }
-    if (nm.kind == NET_NONE)
+    if (nm.kind != NET_SLIRP)
         return berth_error_new(err, 0, "cannot set port bindings on an "
                                "existing container network namespace: "
-                               "--network none has no way in");
+                               "--network %s", f->network);
     return 0;
 }
 

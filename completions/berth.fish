@@ -94,7 +94,7 @@ complete -c berth -n "__fish_seen_subcommand_from run create" -s m -l memory -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l memory-swap -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l mount -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -l name -x
-complete -c berth -n "__fish_seen_subcommand_from run create" -l network -xa 'slirp4netns none host'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l network -xa 'slirp4netns none host container: ns:'
 complete -c berth -n "__fish_seen_subcommand_from run create" -s p -l publish -x
 complete -c berth -n "__fish_seen_subcommand_from run create" -s P -l publish-all
 complete -c berth -n "__fish_seen_subcommand_from run create" -l add-host -x

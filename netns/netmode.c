@@ -110,10 +110,22 @@ int net_mode_parse(const char *value, struct net_mode *m, berth_error_t *err)
         m->kind = NET_HOST;
         return 0;
     }
+    if (strncmp(value, "container:", 10) == 0 || strncmp(value, "ns:", 3) == 0) {
+        bool ctr = value[0] == 'c';
+        const char *t = value + (ctr ? 10 : 3);
+        if (*t == '\0' || strlen(t) >= sizeof m->target || (!ctr && *t != '/'))
+            return berth_error_new(err, 0, "invalid network \"%s\": %s",
+                                   value, ctr ? "a container name is needed"
+                                              : "an absolute path is needed");
+        m->kind = ctr ? NET_CONTAINER : NET_NS;
+        snprintf(m->target, sizeof m->target, "%s", t);
+        return 0;
+    }
     if (strncmp(value, "slirp4netns:", 12) == 0)
         return parse_slirp_opts(value + 12, m, err);
     return berth_error_new(err, 0, "network \"%s\" is not supported: use "
-                           "none, host or slirp4netns[:OPTIONS]", value);
+                           "none, host, container:NAME, ns:PATH or "
+                           "slirp4netns[:OPTIONS]", value);
 }
 
 char **net_mode_slirp_args(const struct net_mode *m)

@@ -244,14 +244,34 @@ static void send_result(int fd, int r, berth_error_t *cerr)
     }
 }
 
+/* Child side of userns_run_in: into the user namespace of pid (which
+ * maps us to root), and a mount namespace of our own. */
+static int child_join(pid_t pid, berth_error_t *err)
+{
+    _cleanup_free_ char *path = xasprintf("/proc/%d/ns/user", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+        return berth_error_new(err, errno, "join the user namespace of %s",
+                               path);
+    if (unshare(CLONE_NEWNS) < 0)
+        return berth_error_new(err, errno, "unshare mount namespace");
+    return become_root(err);
+}
+
 int userns_run(userns_fn fn, void *arg, berth_error_t *err)
+{
+    return userns_run_in(0, fn, arg, err);
+}
+
+int userns_run_in(pid_t join, userns_fn fn, void *arg, berth_error_t *err)
 {
     int sync_up[2], sync_down[2], result[2];
     struct userns_mapping m;
     /* root (real, or already in berth's namespace) needs no new one */
     bool rootless = geteuid() != 0;
+    bool map = rootless && join <= 0;
 
-    if (rootless && userns_mapping_get(&m, err) < 0)
+    if (map && userns_mapping_get(&m, err) < 0)
         return -1;
     if (pipe2(sync_up, O_CLOEXEC) < 0 || pipe2(sync_down, O_CLOEXEC) < 0 ||
         pipe2(result, O_CLOEXEC) < 0)
@@ -272,8 +292,10 @@ int userns_run(userns_fn fn, void *arg, berth_error_t *err)
         close(sync_up[0]);
         close(sync_down[1]);
         close(result[0]);
-        if (rootless)
+        if (map)
             r = child_enter(sync_up[1], sync_down[0], &cerr);
+        else if (rootless)
+            r = child_join(join, &cerr);
         /* entering the namespace changes credentials, which clears the
          * parent-death signal */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -288,7 +310,7 @@ int userns_run(userns_fn fn, void *arg, berth_error_t *err)
     close(sync_down[0]);
     close(result[1]);
     int ret = 0;
-    if (rootless) {
+    if (map) {
         char c = 0;
         if (read(sync_up[0], &c, 1) == 1 && c == 'U') {
             berth_error_t merr = NULL;

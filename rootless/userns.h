@@ -47,6 +47,10 @@ typedef int (*userns_fn)(void *arg, berth_error_t *err);
  * without namespaces (same isolation of side effects).  Returns fn's
  * return value (>= 0) or -1. */
 int userns_run(userns_fn fn, void *arg, berth_error_t *err);
+/* The same, but rootless in the user namespace of process join (a running
+ * container's, to share its other namespaces; a mount namespace of its
+ * own all the same); join <= 0 is userns_run. */
+int userns_run_in(pid_t join, userns_fn fn, void *arg, berth_error_t *err);
 
 /* Enter a new user+mount namespace in this (single-threaded) process and
  * become root there: used by `berth unshare` before exec. */

@@ -55,10 +55,10 @@ static int launch_fn(void *arg, berth_error_t *err)
 }
 
 int launch_monitor(struct store *s, json_t *container, char *const *argv,
-                   berth_error_t *err)
+                   pid_t join, berth_error_t *err)
 {
     struct launch l = {s, container, argv, geteuid() == 0};
-    if (userns_run(launch_fn, &l, err) < 0)
+    if (userns_run_in(join, launch_fn, &l, err) < 0)
         return berth_error_prefix(err, "start container monitor");
     return 0;
 }

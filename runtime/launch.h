@@ -9,6 +9,7 @@
 #define BERTH_RUNTIME_LAUNCH_H
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "lib/error.h"
 
@@ -16,8 +17,11 @@ struct store;
 
 /* argv: the monitor's command line (argv[0] a path).  File descriptors
  * the monitor must inherit are passed without O_CLOEXEC by the caller.
- * Returns once the monitor has daemonized (its first process exited 0). */
+ * join > 0: rootless, the user namespace of that process instead of a
+ * fresh one (a container that shares another's namespaces must be in its
+ * user namespace to enter them).  Returns once the monitor has daemonized
+ * (its first process exited 0). */
 int launch_monitor(struct store *s, json_t *container, char *const *argv,
-                   berth_error_t *err);
+                   pid_t join, berth_error_t *err);
 
 #endif

@@ -340,12 +340,17 @@ static void build_namespaces(json_t *linux_, const struct spec_opts *o)
         if (!strcmp(types[i], "network") && o->network &&
             !strcmp(o->network, "host"))
             continue;
+        if (!strcmp(types[i], "network") && o->network_path) {
+            json_array_append_new(ns, json_pack("{s:s,s:s}", "type", types[i],
+                                                "path", o->network_path));
+            continue;
+        }
         json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
     }
     /* containers.conf's default_sysctls: unprivileged ICMP sockets, so
      * ping works without CAP_NET_RAW; only in a network namespace of the
      * container's own. */
-    if (!(o->network && !strcmp(o->network, "host")))
+    if (!(o->network && !strcmp(o->network, "host")) && !o->network_path)
         json_object_set_new(linux_, "sysctl",
                             json_pack("{s:s}", "net.ipv4.ping_group_range",
                                       "0 0"));

@@ -87,6 +87,7 @@ struct spec_opts {
     bool no_read_only_tmpfs;    /* --read-only-tmpfs=false */
     char *const *devices;       /* --device HOST[:CTR[:perms]] */
     const char *network;        /* "host" shares the host's; else private */
+    const char *network_path;   /* join this network namespace, or NULL */
     bool rootless;              /* devices bound, rlimits clamped, ... */
     /* When non-NULL, a user namespace with these mappings; podman adds
      * none when running as root unless asked (--userns). */

@@ -240,3 +240,40 @@ options ndots:2"
     done
     [[ ! -e /proc/$spid ]] || berth_test_fail "slirp4netns $spid survived the stop"
 }
+
+@test "--network container:NAME shares the other's namespace, hosts and resolv.conf" {
+    berth_cmd run -d --name owner "$IMG" sh -c 'echo hi-from-owner | nc -l -p 7777; sleep 100' >/dev/null
+    run_berth run --rm --network container:owner "$IMG" sh -c \
+        'ls /sys/class/net | tr "\n" " "; nc -w 3 127.0.0.1 7777'
+    assert_success
+    assert_output "lo tap0 hi-from-owner"
+    run_berth run --rm --network container:owner "$IMG" tail -1 /etc/hosts
+    assert_output_contains "host.containers.internal"
+    run_berth run --rm --network container:owner "$IMG" grep owner /etc/hosts
+    assert_output_contains "owner"
+    run_berth -125 run --rm --network container:nosuch "$IMG" true
+    assert_output_contains "no container with name or ID \"nosuch\""
+    run_berth -125 run --rm --network container:owner -p 8080:80 "$IMG" true
+    assert_output_contains "cannot set port bindings"
+    berth_cmd stop -t 0 owner >/dev/null
+    run_berth -125 run --rm --network container:owner "$IMG" true
+    assert_output_contains "is not running"
+}
+
+@test "--network ns:PATH joins a namespace file" {
+    skip_if_not_root # a namespace of another user namespace cannot be joined rootless
+    unshare -n sleep 100 &
+    local holder=$! i
+    for i in $(seq 1 50); do
+        [[ $(readlink "/proc/$holder/ns/net") != $(readlink /proc/self/ns/net) ]] && break
+        sleep 0.05
+    done
+    local want
+    want=$(readlink "/proc/$holder/ns/net")
+    run_berth run --rm --network "ns:/proc/$holder/ns/net" "$IMG" readlink /proc/self/ns/net
+    kill "$holder"
+    assert_success
+    assert_output "$want"
+    run_berth -125 run --rm --network ns:relative/path "$IMG" true
+    assert_output_contains "an absolute path is needed"
+}
