@@ -24,6 +24,10 @@ char *ctr_exit_dir(struct store *s);
  * own; the state directory its runtime keeps containers in. */
 const char *ctr_ext_runtime(json_t *rec);
 char *ctr_runtime_root(struct store *s, json_t *rec);
+/* Freeze (pause) or thaw the container's processes: its cgroup's freezer
+ * when it has one, else SIGSTOP/SIGCONT to every process of its pid
+ * namespace.  The record's state is the caller's business. */
+int ctr_freeze(struct store *s, json_t *rec, bool pause, berth_error_t *err);
 /* RUNROOT/containers/ID/<name> */
 char *ctr_run_file(struct store *s, const char *id, const char *name);
 

@@ -127,6 +127,15 @@ int cmd_start(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 }
 
 /* stop: STOPSIGNAL, then SIGKILL after the timeout; waits for the exit. */
+/* A paused container takes the signal that ends it only once thawed
+ * (podman's stop and rm -f of a paused container) */
+static void thaw_paused(struct store *s, json_t *rec)
+{
+    berth_error_t e = NULL;
+    if (strcmp(status_of(rec), "paused") == 0 && ctr_freeze(s, rec, false, &e) < 0)
+        berth_error_free(&e);
+}
+
 static int stop_one(struct store *s, const char *name, int timeout,
                     berth_error_t *err)
 {
@@ -147,6 +156,7 @@ static int stop_one(struct store *s, const char *name, int timeout,
     int sig = ctr_parse_signal(json_get_str(o, "stop_signal"));
     if (ctr_signal(s, rec, sig > 0 ? sig : SIGTERM, err) < 0)
         return -1;
+    thaw_paused(s, rec);
     /* wait up to the timeout for the exit file, then kill */
     _cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (in >= 0)
@@ -300,6 +310,7 @@ int ctr_remove(struct store *s, const char *name, bool force,
         if (fs_write_file_atomic(marker, "", 0, 0644, &e) < 0 ||
             ctr_signal(s, rec, SIGKILL, &e) < 0)
             berth_error_free(&e);
+        thaw_paused(s, rec);
         int code;
         ctr_wait_exit(s, id, &code);
     } else if (ctr_monitor_alive(s, id)) {

@@ -588,6 +588,15 @@ static int pause_one(struct store *s, const char *name, bool pause,
         return berth_error_new(err, 0, "\"%s\" is not paused, can't unpause: "
                                "container state improper",
                                json_get_str(rec, "id"));
+    if (ctr_freeze(s, rec, pause, err) < 0)
+        return -1;
+    struct container_state cs = {.status = pause ? "paused" : "running",
+                                 .pid = -1, .exit_code = -1};
+    return containers_set_state(s, json_get_str(rec, "id"), &cs, err);
+}
+
+int ctr_freeze(struct store *s, json_t *rec, bool pause, berth_error_t *err)
+{
     if (freeze_cgroup(s, rec, pause) < 0) {
         struct sig_arg a = {NULL, 0, pause ? SIGSTOP : SIGCONT};
         if (ctr_pids(rec, &a.pids, &a.n, err) < 0)
@@ -602,9 +611,7 @@ static int pause_one(struct store *s, const char *name, bool pause,
         if (r < 0)
             return -1;
     }
-    struct container_state cs = {.status = pause ? "paused" : "running",
-                                 .pid = -1, .exit_code = -1};
-    return containers_set_state(s, json_get_str(rec, "id"), &cs, err);
+    return 0;
 }
 
 static int pause_cmd(struct cli_global *g, int argc, char **argv, bool pause,

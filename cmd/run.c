@@ -24,6 +24,7 @@
 #include "netns/netmode.h"
 #include "netns/ports.h"
 #include "rootless/userns.h"
+#include "runtime/cgroup.h"
 #include "runtime/spec.h"
 #include "storage/containers.h"
 #include "storage/images.h"
@@ -487,9 +488,21 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         strv_append(&vols, f->volume[i]);
     for (size_t i = 0; img_vols && img_vols[i]; i++)
         strv_append(&vols, img_vols[i]);
-    if (json_object_size(resources) > 0)
-        print_warning("resource limits are not applied yet: berth's "
-                      "runtime does not manage cgroups in this version");
+    /* a cgroup of its own where we may make one (limits, the freezer);
+     * the limits that cannot be applied are said now, plainly */
+    struct cgroup_info cg = {0};
+    _cleanup_free_ char *cgpath = NULL;
+    berth_error_t cge = NULL;
+    bool cg_ok = !userns_in_child() && cgroup_detect(NULL, &cg, &cge) == 0 &&
+                 cgroup_usable(&cg);
+    berth_error_free(&cge);
+    if (cg_ok)
+        cgpath = cgroup_container_path(&cg, id);
+    _cleanup_strv_ char **cgw = NULL;
+    cgroup_check_resources(&cg, cg_ok, resources, &cgw);
+    cgroup_info_clear(&cg);
+    for (size_t i = 0; cgw && cgw[i]; i++)
+        print_warning("%s", cgw[i]);
     struct spec_opts o = {
         .rootfs = lookup, .hostname = host_net ? NULL : hostname,
         .command = cmd, .entrypoint = f->entrypoint, .env = f->env,
@@ -503,6 +516,7 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         .volumes = vols, .mounts = f->mount, .tmpfs = f->tmpfs,
         .read_only = f->read_only, .devices = f->device,
         .network = host_net ? "host" : "none", .network_path = netpath,
+        .cgroups_path = cgpath, .resources = resources,
         .rootless = s->rootless, .annotations = f->annotation};
     /* a new volume is seeded from the image at its mount point */
     if (spec_generate(cfg, &o, &spec, err) < 0 ||

@@ -97,10 +97,14 @@ static int v1_destroy(const struct cgroup_info *info, const char *path,
         if (!(info->delegated & v1_dirs[i].bit))
             continue;
         _cleanup_free_ char *dir = v1_dir(info, v1_dirs[i].dir, path);
-        if (cgroup_rmdir_tree(dir, err) < 0)
-            return -1;
+        /* every hierarchy, whatever one of them says; the first error */
+        berth_error_t e = NULL;
+        if (cgroup_rmdir_tree(dir, &e) < 0 && *err == NULL)
+            *err = e;
+        else
+            berth_error_free(&e);
     }
-    return 0;
+    return *err ? -1 : 0;
 }
 
 static int v1_freeze(const struct cgroup_info *info, const char *path,

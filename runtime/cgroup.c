@@ -116,6 +116,10 @@ int cgroup_rmdir_tree(const char *dir, berth_error_t *err)
         if (cgroup_rmdir_tree(sub, err) < 0)
             return -1;
     }
+    /* the container's last processes may still be on their way out */
+    for (int tries = 0; rmdir(dir) < 0 && errno == EBUSY && tries < 100;
+         tries++)
+        usleep(10000);
     if (rmdir(dir) < 0 && errno != ENOENT)
         return berth_error_new(err, errno,
                                errno == EBUSY ? "remove cgroup %s (processes "
@@ -352,7 +356,7 @@ int cgroup_freeze(const struct cgroup_info *info, const char *path,
 
 /* Which limits a linux.resources object asks for, to warn for each. */
 static void warn_all(const struct cgroup_info *info, json_t *res,
-                     char ***warnings)
+                     char ***warnings, unsigned applied)
 {
     static const struct {
         const char *obj, *key, *what;
@@ -369,10 +373,35 @@ static void warn_all(const struct cgroup_info *info, json_t *res,
         {"blockIO", "weight", "io weight", CGROUP_IO},
     };
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
-        if (json_object_get(json_object_get(res, limits[i].obj),
+        if (!(limits[i].ctrl & applied) &&
+            json_object_get(json_object_get(res, limits[i].obj),
                             limits[i].key))
             cgroup_warn_missing(warnings, info, limits[i].what,
                                 limits[i].ctrl);
+}
+
+bool cgroup_usable(const struct cgroup_info *info)
+{
+    if (info->mode == CGROUP_MODE_NONE)
+        return false;
+    if (info->uid == 0)
+        return true;
+    if (info->mode != CGROUP_MODE_V2)
+        return false;
+    _cleanup_free_ char *base =
+        xasprintf("%s%s", info->mountpoint, info->base_path);
+    return access(base, W_OK) == 0;
+}
+
+void cgroup_check_resources(const struct cgroup_info *info, bool usable,
+                            json_t *linux_resources, char ***warnings)
+{
+    struct cgroup_info i = *info;
+    if (!usable)
+        i.delegated = 0;
+    /* rootless without a cgroup of its own: explained per controller by
+     * cgroup_warn_missing (v1 cannot be delegated; v2 not delegated) */
+    warn_all(&i, linux_resources, warnings, i.delegated);
 }
 
 int cgroup_apply_resources(const struct cgroup_info *info, const char *path,
@@ -381,7 +410,7 @@ int cgroup_apply_resources(const struct cgroup_info *info, const char *path,
 {
     const struct cgroup_ops *ops = ops_for(info);
     if (ops == NULL) {
-        warn_all(info, linux_resources, ret_warnings);
+        warn_all(info, linux_resources, ret_warnings, 0);
         return 0;
     }
     return ops->apply(info, path, linux_resources, ret_warnings, err);

@@ -56,6 +56,16 @@ const char *cgroup_mode_name(enum cgroup_mode mode);
 /* "memory", "cpu", ... for one controller bit. */
 const char *cgroup_controller_name(unsigned ctrl);
 
+/* Whether containers of this user get a cgroup of their own: root with
+ * any cgroup file system; a user on v2 whose base cgroup (systemd's
+ * delegated subtree) is writable.  Rootless on v1 or hybrid: no. */
+bool cgroup_usable(const struct cgroup_info *info);
+/* The warnings for limits in linux.resources that will not be applied:
+ * every one when usable is false, else those whose controller is not
+ * delegated (appended to *warnings, NULL-terminated). */
+void cgroup_check_resources(const struct cgroup_info *info, bool usable,
+                            json_t *linux_resources, char ***warnings);
+
 /* BASE/berth-ID for a user, /berth/ID for root (malloc'd). */
 char *cgroup_container_path(const struct cgroup_info *info, const char *id);
 

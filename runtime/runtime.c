@@ -21,6 +21,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "runtime/cgroup.h"
 #include "runtime/runtime-internal.h"
 
 #define RT_OCI_VERSION "1.0.2"
@@ -368,7 +369,54 @@ static int write_state(const char *dir, const char *id, const char *bundle,
         ann ? ann : json_object());
     if (ann == NULL)
         json_decref(json_object_get(j, "annotations"));
+    /* delete needs it after the bundle may be gone (rm removes the
+     * container's directory while its monitor deletes) */
+    const char *cg = json_get_str(json_object_get(cfg, "linux"), "cgroupsPath");
+    if (cg && *cg)
+        json_object_set_new(j, "cgroupsPath", json_string(cg));
     return json_write_path(path, j, err);
+}
+
+/* linux.cgroupsPath: the init (still waiting on the exec fifo) goes into
+ * a cgroup of its own with linux.resources applied.  Limits that cannot
+ * be applied are warnings (the CLI said so already), refused writes are
+ * errors. */
+static int setup_cgroup(json_t *linux_, pid_t pid, berth_error_t *err)
+{
+    const char *path = json_get_str(linux_, "cgroupsPath");
+    if (path == NULL || *path == '\0')
+        return 0;
+    struct cgroup_info info = {0};
+    _cleanup_strv_ char **warnings = NULL;
+    int r = -1;
+    if (cgroup_detect(NULL, &info, err) == 0 &&
+        cgroup_create(&info, path, err) == 0 &&
+        cgroup_enter(&info, path, pid, err) == 0 &&
+        cgroup_apply_resources(&info, path,
+                               json_object_get(linux_, "resources"),
+                               &warnings, err) == 0)
+        r = 0;
+    for (size_t i = 0; warnings && warnings[i]; i++)
+        fprintf(stderr, "berth-runtime: warning: %s\n", warnings[i]);
+    if (r < 0) {
+        berth_error_t e = NULL;
+        cgroup_destroy(&info, path, &e);
+        berth_error_free(&e);
+    }
+    cgroup_info_clear(&info);
+    return r < 0 ? berth_error_prefix(err, "cgroup %s", path) : 0;
+}
+
+/* The cgroup goes with the container. */
+static void destroy_cgroup(const char *path)
+{
+    berth_error_t e = NULL;
+    struct cgroup_info info = {0};
+    if (path && *path && cgroup_detect(NULL, &info, &e) == 0 &&
+        cgroup_destroy(&info, path, &e) < 0)
+        fprintf(stderr, "berth-runtime: warning: %s\n", e->msg);
+    berth_error_free(&e);
+    cgroup_info_clear(&info);
 }
 
 struct rt_created {
@@ -468,7 +516,8 @@ static int create_internal(const char *root, const char *id,
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     if (create_fork(dir, cfg, bundle, rootfs, opts, ret, err) < 0)
         goto fail;
-    if (write_state(dir, id, bundle, rootfs, ret->pid, cfg, err) < 0)
+    if (setup_cgroup(json_object_get(cfg, "linux"), ret->pid, err) < 0 ||
+        write_state(dir, id, bundle, rootfs, ret->pid, cfg, err) < 0)
         goto fail_kill;
     if (opts->pid_file) {
         _cleanup_free_ char *s = xasprintf("%d", (int)ret->pid);
@@ -608,6 +657,8 @@ int runtime_delete(const char *root, const char *id, bool force,
         if (strcmp(s.status, "stopped") != 0 &&
             signal_pid(s.pid, SIGKILL, err) == 0)
             wait_dead(s.pid);
+        if (*err == NULL)
+            destroy_cgroup(json_get_str(s.j, "cgroupsPath"));
         if (*err == NULL)
             r = fs_rm_rf(s.dir, err);
         else

@@ -25,10 +25,10 @@ proc_state() {
 }
 
 # Bounded wait until proc_state PID is STATE.
-wait_proc_state() { # PID STATE
+wait_proc_state() { # PID STATE-REGEX
     local i
     for i in $(seq 1 50); do
-        [[ $(proc_state "$1") == "$2" ]] && return 0
+        [[ $(proc_state "$1") =~ ^($2)$ ]] && return 0
         sleep 0.1
     done
     berth_test_fail "process $1 is in state $(proc_state "$1"), not $2"
@@ -212,12 +212,13 @@ wait_proc_state() { # PID STATE
     assert_output "pz paused"
     run_berth inspect --format '{{.State.Status}} {{.State.Paused}}' pz
     assert_output "paused true"
-    wait_proc_state "$pid" T
+    # stopped by SIGSTOP (T), or frozen by the cgroup v1 freezer (D)
+    wait_proc_state "$pid" "T|D"
     # the background sleep too: it is in the container's pid namespace
     local child
     child=$(pgrep -P "$pid" -x sleep)
     [[ -n $child ]] || berth_test_fail "no background sleep under $pid"
-    wait_proc_state "$child" T
+    wait_proc_state "$child" "T|D"
     run_berth exec pz true
     assert_failure 125
     run_berth pause pz
@@ -235,6 +236,12 @@ wait_proc_state() { # PID STATE
     assert_output_contains "is not paused, can't unpause"
     run_berth exec pz true
     assert_success
+    # rm -f of a paused container: thawed so that SIGKILL lands
+    berth_cmd pause pz >/dev/null
+    run timeout 30 "$BERTH" --root "$(berth_store)/root" --runroot "$(berth_store)/runroot" rm -f pz
+    assert_success
+    run_berth ps -aq
+    assert_output ""
 }
 
 @test "rename: the new name works, the old one is free, a name in use is refused" {
