@@ -106,6 +106,30 @@ static const struct cli_command volume_commands[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct cli_command pod_commands[] = {
+    {"create", NULL, "[options] [NAME]", "Create a new empty pod",
+     cmd_pod_create, NULL},
+    {"exists", NULL, "POD", "Check if a pod exists in local storage",
+     cmd_pod_exists, NULL},
+    {"inspect", NULL, "[options] POD [POD...]", "Display a pod configuration",
+     cmd_pod_inspect, NULL},
+    {"kill", NULL, "[options] POD [POD...]",
+     "Send the specified signal or SIGKILL to containers in pod",
+     cmd_pod_kill, NULL},
+    {"prune", NULL, "[options]", "Remove all stopped pods and their containers",
+     cmd_pod_prune, NULL},
+    {"ps", "ls,list", "[options]", "List pods", cmd_pod_ps, NULL},
+    {"restart", NULL, "[options] POD [POD...]", "Restart one or more pods",
+     cmd_pod_restart, NULL},
+    {"rm", NULL, "[options] POD [POD...]",
+     "Remove one or more stopped pods and containers", cmd_pod_rm, NULL},
+    {"start", NULL, "[options] POD [POD...]", "Start one or more pods",
+     cmd_pod_start, NULL},
+    {"stop", NULL, "[options] POD [POD...]", "Stop one or more pods",
+     cmd_pod_stop, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct cli_command system_commands[] = {
     {"df", NULL, "[options]", "Show berth disk usage", cmd_system_df, NULL},
     {"info", NULL, "[options]", "Display berth system information", cmd_info,
@@ -161,6 +185,7 @@ const struct cli_command berth_commands[] = {
     {"oci-runtime", NULL, "[options] COMMAND", NULL, cmd_oci_runtime, NULL},
     {"pause", NULL, "CONTAINER [CONTAINER...]",
      "Pause all the processes in one or more containers", cmd_pause, NULL},
+    {"pod", NULL, "COMMAND", "Manage pods", NULL, pod_commands},
     {"port", NULL, "[options] CONTAINER [PRIVATE_PORT[/PROTO]]",
      "List port mappings or a specific mapping for the container", cmd_port,
      NULL},

@@ -24,6 +24,13 @@ char *ctr_exit_dir(struct store *s);
  * own; the state directory its runtime keeps containers in. */
 const char *ctr_ext_runtime(json_t *rec);
 char *ctr_runtime_root(struct store *s, json_t *rec);
+/* start (attach: relay its output until it exits, *ret_code its code)
+ * and stop (STOPSIGNAL, SIGKILL after timeout seconds; -1: the
+ * container's own) of one container, as `start` and `stop` do it. */
+int ctr_start_one(struct store *s, const char *name, bool attach,
+                  bool interactive, int *ret_code, berth_error_t *err);
+int ctr_stop_one(struct store *s, const char *name, int timeout,
+                 berth_error_t *err);
 /* Freeze (pause) or thaw the container's processes: its cgroup's freezer
  * when it has one, else SIGSTOP/SIGCONT to every process of its pid
  * namespace.  The record's state is the caller's business. */

@@ -21,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "storage/containers.h"
+#include "storage/pods.h"
 #include "storage/volumes.h"
 #include "storage/store.h"
 
@@ -60,18 +61,23 @@ static int multi_done(struct multi *m, berth_error_t *err)
     return -1;
 }
 
-static int start_one(struct store *s, const char *name, bool attach,
-                     bool interactive, int *ret_code, berth_error_t *err)
+int ctr_start_one(struct store *s, const char *name, bool attach,
+                  bool interactive, int *ret_code, berth_error_t *err)
 {
     _cleanup_json_ json_t *rec = NULL;
     if (ctr_lookup(s, name, &rec, err) < 0)
         return -1;
     if (is_running(rec))
         return 0; /* podman: starting a running container is a no-op */
+    const char *id = json_get_str(rec, "id");
+    bool waiting = strcmp(status_of(rec), "created") == 0 &&
+                   ctr_monitor_alive(s, id);
+    /* the last life's monitor records the exit code before it deletes
+     * the runtime's container and leaves: let it finish (bounded, 5 s) */
+    for (int n = 0; !waiting && n < 500 && ctr_monitor_alive(s, id); n++)
+        poll(NULL, 0, 10);
     /* a fresh monitor unless one is waiting from `create` */
-    if (!(strcmp(status_of(rec), "created") == 0 &&
-          ctr_monitor_alive(s, json_get_str(rec, "id"))) &&
-        ctr_launch(s, &rec, err) < 0)
+    if (!waiting && ctr_launch(s, &rec, err) < 0)
         return -1;
     if (!attach)
         return ctr_release(s, &rec, err);
@@ -115,7 +121,7 @@ int cmd_start(struct cli_global *g, int argc, char **argv, berth_error_t *err)
                                "multiple containers at once");
     for (int i = optind; i < argc; i++) {
         berth_error_t e = NULL;
-        if (start_one(s, argv[i], attach || interactive, interactive, &code,
+        if (ctr_start_one(s, argv[i], attach || interactive, interactive, &code,
                       &e) < 0)
             multi_fail(&m, &e);
         else if (!attach && !interactive)
@@ -136,8 +142,8 @@ static void thaw_paused(struct store *s, json_t *rec)
         berth_error_free(&e);
 }
 
-static int stop_one(struct store *s, const char *name, int timeout,
-                    berth_error_t *err)
+int ctr_stop_one(struct store *s, const char *name, int timeout,
+                 berth_error_t *err)
 {
     _cleanup_json_ json_t *rec = NULL;
     if (ctr_lookup(s, name, &rec, err) < 0)
@@ -229,7 +235,7 @@ int cmd_stop(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         strv_append(&names, argv[i]);
     for (size_t i = 0; names && names[i]; i++) {
         berth_error_t e = NULL;
-        if (stop_one(s, names[i], timeout, &e) < 0) {
+        if (ctr_stop_one(s, names[i], timeout, &e) < 0) {
             if (ignore && e->errnum == ENOENT)
                 berth_error_free(&e);
             else
@@ -343,6 +349,20 @@ int ctr_remove(struct store *s, const char *name, bool force,
     return 0;
 }
 
+/* The id of the pod whose infra container rec is, while the pod exists. */
+static char *infra_pod(struct store *s, json_t *rec)
+{
+    json_t *o = json_object_get(rec, "options");
+    _cleanup_json_ json_t *pod = NULL;
+    berth_error_t e = NULL;
+    if (!json_is_true(json_object_get(o, "infra")) ||
+        pods_lookup(s, json_get_str(o, "pod"), &pod, &e) < 0) {
+        berth_error_free(&e);
+        return NULL;
+    }
+    return xstrdup(json_get_str(pod, "id"));
+}
+
 int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 {
     static const struct cli_command self = {
@@ -374,14 +394,30 @@ int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         _cleanup_json_ json_t *list = NULL;
         if (containers_list(s, &list, err) < 0)
             return -1;
-        for (size_t i = 0; i < json_array_size(list); i++)
-            strv_append(&names, json_get_str(json_array_get(list, i), "id"));
+        /* a pod's infra goes with its pod (pod rm) */
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            _cleanup_free_ char *pod = infra_pod(s, json_array_get(list, i));
+            if (pod == NULL)
+                strv_append(&names,
+                            json_get_str(json_array_get(list, i), "id"));
+        }
     }
     for (int i = optind; i < argc; i++)
         strv_append(&names, argv[i]);
     for (size_t i = 0; names && names[i]; i++) {
         berth_error_t e = NULL;
         json_t *vrec = NULL;
+        _cleanup_json_ json_t *irec = NULL;
+        _cleanup_free_ char *pod = NULL;
+        if (ctr_lookup(s, names[i], &irec, &e) == 0 &&
+            (pod = infra_pod(s, irec)) != NULL) {
+            berth_error_new(&e, 0, "container %s is the infra container of "
+                            "pod %s and cannot be removed without removing "
+                            "the pod", json_get_str(irec, "id"), pod);
+            multi_fail(&m, &e);
+            continue;
+        }
+        berth_error_free(&e);
         if (volumes && ctr_lookup(s, names[i], &vrec, &e) < 0)
             berth_error_free(&e);
         if (ctr_remove(s, names[i], force, &e) < 0) {
@@ -432,8 +468,8 @@ int cmd_restart(struct cli_global *g, int argc, char **argv,
         return -1;
     for (int i = optind; i < argc; i++) {
         berth_error_t e = NULL;
-        if (stop_one(s, argv[i], timeout, &e) < 0 ||
-            start_one(s, argv[i], false, false, &code, &e) < 0)
+        if (ctr_stop_one(s, argv[i], timeout, &e) < 0 ||
+            ctr_start_one(s, argv[i], false, false, &code, &e) < 0)
             multi_fail(&m, &e);
         else
             printf("%s\n", argv[i]);

@@ -75,28 +75,42 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
     return 0;
 }
 
-/* --network container:NAME: the other container's namespace, by its pid
- * now (it may have restarted since the create), written into the bundle;
- * *ret its pid (0 for other networks). */
+/* The namespaces a container enters from another one: options.join
+ * ({"container": ID, "namespaces": [...]}, a pod's infra) or --network
+ * container:NAME.  Their paths, by the other's pid now (it may have
+ * restarted since the create), are written into the bundle; *ret its pid
+ * (0 when none).  A pod's infra that is not running is started first, as
+ * podman does. */
 static int net_join_target(struct store *s, json_t *rec, pid_t *ret,
                            berth_error_t *err)
 {
+    json_t *o = json_object_get(rec, "options");
+    json_t *join = json_object_get(o, "join");
     struct net_mode nm;
     *ret = 0;
-    if (net_mode_parse(json_get_str(json_object_get(rec, "options"),
-                                    "network"), &nm, err) < 0)
+    if (net_mode_parse(json_get_str(o, "network"), &nm, err) < 0)
         return -1;
-    if (nm.kind != NET_CONTAINER)
+    const char *target = json_get_str(join, "container");
+    if (target == NULL && nm.kind == NET_CONTAINER)
+        target = nm.target;
+    if (target == NULL)
         return 0;
     _cleanup_json_ json_t *t = NULL, *cfg = NULL;
-    if (ctr_lookup(s, nm.target, &t, err) < 0)
-        return berth_error_prefix(err, "network container:%s", nm.target);
+    if (ctr_lookup(s, target, &t, err) < 0)
+        return berth_error_prefix(err, "network container:%s", target);
     json_t *st = json_object_get(t, "state");
     const char *status = json_get_str(st, "status");
+    if (json_get_str(o, "pod") && (status == NULL ||
+                                   strcmp(status, "running") != 0)) {
+        if (ctr_launch(s, &t, err) < 0 || ctr_release(s, &t, err) < 0)
+            return berth_error_prefix(err, "start the pod's infra container");
+        st = json_object_get(t, "state");
+        status = json_get_str(st, "status");
+    }
     pid_t pid = (pid_t)json_get_int(st, "pid", 0);
     if (status == NULL || strcmp(status, "running") != 0 || pid <= 0)
         return berth_error_new(err, 0, "network container:%s: the container "
-                               "is not running", nm.target);
+                               "is not running", target);
     _cleanup_free_ char *path = containers_path(
         s, json_get_str(rec, "id"), "userdata/config.json");
     if ((cfg = json_load_path(path, err)) == NULL)
@@ -105,9 +119,15 @@ static int net_join_target(struct store *s, json_t *rec, pid_t *ret,
     json_t *ns;
     json_array_foreach(json_object_get(json_object_get(cfg, "linux"),
                                        "namespaces"), i, ns) {
-        if (strcmp(json_get_str(ns, "type"), "network") == 0)
-            json_object_set_new(ns, "path",
-                                json_sprintf("/proc/%d/ns/net", (int)pid));
+        const char *type = json_get_str(ns, "type");
+        bool joined = json_object_get(ns, "path") != NULL ||
+                      (strcmp(type, "network") == 0 &&
+                       nm.kind == NET_CONTAINER);
+        if (!joined)
+            continue;
+        const char *file = strcmp(type, "network") == 0 ? "net" : type;
+        json_object_set_new(ns, "path",
+                            json_sprintf("/proc/%d/ns/%s", (int)pid, file));
     }
     if (json_write_path(path, cfg, err) < 0)
         return -1;

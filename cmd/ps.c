@@ -23,6 +23,7 @@
 #include "lib/xalloc.h"
 #include "storage/containers.h"
 #include "storage/images.h"
+#include "storage/pods.h"
 #include "storage/store.h"
 
 #define NO_OPTS {NULL, 0, 0, NULL, NULL, NULL}
@@ -84,12 +85,30 @@ static int filter_one(struct store *s, json_t *rec, const char *f,
     return berth_error_new(err, 0, "invalid filter \"%s\"", key);
 }
 
+/* .Pod and .PodName: the pod's id (12 digits) and name, "" for none */
+static void pod_columns(struct store *s, json_t *rec, json_t *row,
+                        bool no_trunc)
+{
+    const char *id = json_get_str(json_object_get(rec, "options"), "pod");
+    _cleanup_json_ json_t *pod = NULL;
+    berth_error_t e = NULL;
+    if (id && pods_lookup(s, id, &pod, &e) < 0)
+        berth_error_free(&e);
+    json_object_set_new(row, "Pod",
+                        json_stringn(id ? id : "",
+                                     id && !no_trunc && strlen(id) > 12
+                                         ? 12
+                                         : (id ? strlen(id) : 0)));
+    json_object_set_new(row, "PodName",
+                        json_string(pod ? json_get_str(pod, "name") : ""));
+}
+
 int cmd_ps(struct cli_global *g, int argc, char **argv, berth_error_t *err)
 {
     static const struct cli_command self = {
         "ps", NULL, "[options]", "List containers", NULL, NULL};
     bool all = false, quiet = false, no_trunc = false, noheading = false,
-         latest = false;
+         latest = false, pod = false;
     int last = -1;
     _cleanup_free_ char *format = NULL;
     _cleanup_strv_ char **filters = NULL;
@@ -108,11 +127,16 @@ int cmd_ps(struct cli_global *g, int argc, char **argv, berth_error_t *err)
          "Display the extended information"},
         {"noheading", 0, CLI_BOOL, &noheading, NULL,
          "Do not print headers"},
+        {"pod", 'p', CLI_BOOL, &pod, NULL,
+         "Print the ID and name of the pod the containers are associated "
+         "with"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL,
          "Print the numeric IDs of the containers only"},
         NO_OPTS,
     };
-    static const char *const headers[] = {"ID", "CONTAINER ID", NULL};
+    static const char *const headers[] = {"ID", "CONTAINER ID", "Pod",
+                                          "POD ID", "PodName", "PODNAME",
+                                          NULL};
     _cleanup_json_ json_t *list = NULL, *rows = json_array();
     struct store *s = NULL;
     int optind = 0, r;
@@ -147,15 +171,20 @@ int cmd_ps(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         if (last >= 0 && shown >= last)
             break;
         shown++;
-        json_array_append_new(rows, ctr_ps_row(rec, no_trunc));
+        json_t *row = ctr_ps_row(rec, no_trunc);
+        pod_columns(s, rec, row, no_trunc);
+        json_array_append_new(rows, row);
     }
     if (quiet) {
         json_array_foreach(rows, i, rec) printf("%s\n", json_get_str(rec, "ID"));
         return 0;
     }
     return format_print_list(
-        format, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t"
-                "{{.Status}}\t{{.Ports}}\t{{.Names}}",
+        format,
+        pod ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t"
+              "{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Pod}}\t{{.PodName}}"
+            : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t"
+              "{{.Status}}\t{{.Ports}}\t{{.Names}}",
         headers, rows, noheading, stdout, err);
 }
 

@@ -14,6 +14,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "cmd/container.h"
+#include "cmd/pod.h"
 #include "cmd/run.h"
 #include "image/pull.h"
 #include "lib/cleanup.h"
@@ -37,7 +38,8 @@ struct run_flags {
         publish_all;
     char *name, *hostname, *entrypoint, *workdir, *user, *stop_signal,
         *pull, *network, *shm_size, *runtime, *log_driver, *detach_keys,
-        *restart, *memory, *memory_swap, *cpus, *cpu_shares, *pids_limit;
+        *restart, *memory, *memory_swap, *cpus, *cpu_shares, *pids_limit,
+        *pod;
     int stop_timeout;
     char **env, **env_file, **volume, **mount, **label, **cap_add,
         **cap_drop, **security_opt, **group_add, **ulimit, **device, **tmpfs,
@@ -101,6 +103,8 @@ struct run_flags {
         {"net", 0, CLI_STRING, &(f).network, "string", "Same as --network"},   \
         {"pids-limit", 0, CLI_STRING, &(f).pids_limit, "int",                  \
          "Tune container pids limit (set -1 for unlimited)"},                  \
+        {"pod", 0, CLI_STRING, &(f).pod, "string",                             \
+         "Run container in an existing pod (new:NAME creates it)"},            \
         {"privileged", 0, CLI_BOOL, &(f).privileged, NULL,                     \
          "Give extended privileges to container"},                             \
         {"publish", 'p', CLI_STRV, &(f).publish, "strings",                    \
@@ -149,7 +153,7 @@ static void run_flags_free(struct run_flags *f)
                      &f->shm_size, &f->runtime, &f->log_driver,
                      &f->detach_keys, &f->restart, &f->memory,
                      &f->memory_swap, &f->cpus, &f->cpu_shares,
-                     &f->pids_limit};
+                     &f->pids_limit, &f->pod};
     char ***vs[] = {&f->env, &f->env_file, &f->volume, &f->mount, &f->label,
                     &f->cap_add, &f->cap_drop, &f->security_opt,
                     &f->group_add, &f->ulimit, &f->device, &f->tmpfs,
@@ -430,6 +434,28 @@ static int add_init(json_t *spec, berth_error_t *err)
     return 0;
 }
 
+/* The pod's namespaces other than the network (done by --network
+ * container:) joined by path, rewritten at each start; a joined UTS
+ * namespace keeps the pod's hostname. */
+static void spec_join(json_t *spec, json_t *join)
+{
+    size_t i, k;
+    json_t *v, *ns;
+    json_t *linux_ = json_object_get(spec, "linux");
+    json_array_foreach(json_object_get(join, "namespaces"), i, v) {
+        const char *t = json_string_value(v);
+        if (t == NULL || strcmp(t, "network") == 0)
+            continue;
+        json_array_foreach(json_object_get(linux_, "namespaces"), k, ns) {
+            if (strcmp(json_get_str(ns, "type"), t) == 0)
+                json_object_set_new(ns, "path",
+                                    json_sprintf("/proc/self/ns/%s", t));
+        }
+        if (strcmp(t, "uts") == 0)
+            json_object_del(spec, "hostname");
+    }
+}
+
 /* Bundle: the OCI config.json for the container, from image and flags. */
 static int write_bundle(struct store *s, const struct run_flags *f,
                         json_t *image, json_t *cfg, json_t **rec,
@@ -523,6 +549,7 @@ static int write_bundle(struct store *s, const struct run_flags *f,
         volumes_seed_spec(s, spec, image, err) < 0 ||
         (f->init && add_init(spec, err) < 0))
         return -1;
+    spec_join(spec, json_object_get(json_object_get(*rec, "options"), "join"));
     json_object_set_new(json_object_get(spec, "root"), "path",
                         json_string(merged));
     if (json_write_path(bundle, spec, err) < 0)
@@ -565,6 +592,52 @@ static int parse_ports(const struct run_flags *f, json_t *cfg,
     return 0;
 }
 
+/* --pod: the pod's infra container lends the namespaces the pod shares;
+ * what the pod owns (ports, network, hostname) cannot be set per
+ * container (podman's messages).  *ret_join: {"container": INFRA,
+ * "namespaces": [...]}, the namespaces entered at every start. */
+static int pod_join_flags(struct store *s, struct run_flags *f, json_t **ret_pod,
+                          json_t **ret_join, berth_error_t *err)
+{
+    if (pod_resolve_for_run(s, f->pod, ret_pod, err) < 0)
+        return -1;
+    json_t *share = json_object_get(*ret_pod, "share");
+    const char *infra = json_get_str(*ret_pod, "infra_id");
+    json_t *nss = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(share, i, v) {
+        const char *n = json_string_value(v);
+        if (n && strcmp(n, "net") == 0) {
+            if (f->publish || f->publish_all)
+                return json_decref(nss),
+                       berth_error_new(err, 0, "invalid config provided: "
+                                       "published or exposed ports must be "
+                                       "defined when the pod is created: "
+                                       "network cannot be configured when it "
+                                       "is shared with a pod");
+            if (f->network)
+                return json_decref(nss),
+                       berth_error_new(err, 0, "invalid config provided: "
+                                       "networks must be defined when the pod "
+                                       "is created: network cannot be "
+                                       "configured when it is shared with a "
+                                       "pod");
+            f->network = xasprintf("container:%s", infra);
+            json_array_append_new(nss, json_string("network"));
+        } else if (n && (strcmp(n, "ipc") == 0 || strcmp(n, "uts") == 0)) {
+            if (strcmp(n, "uts") == 0 && f->hostname)
+                return json_decref(nss),
+                       berth_error_new(err, 0, "invalid config provided: "
+                                       "cannot set hostname when joining the "
+                                       "pod UTS namespace");
+            json_array_append_new(nss, json_string(n));
+        }
+    }
+    *ret_join = json_pack("{s:s,s:o}", "container", infra, "namespaces", nss);
+    return 0;
+}
+
 static int create_container(struct store *s, struct run_flags *f,
                             const char *image_name, char **cmd, json_t **ret,
                             berth_error_t *err)
@@ -579,6 +652,9 @@ static int create_container(struct store *s, struct run_flags *f,
         return berth_error_new(err, ENOENT, "OCI runtime \"%s\" not found: "
                                "no executable of that name", f->runtime);
 
+    _cleanup_json_ json_t *pod = NULL, *join = NULL;
+    if (f->pod && pod_join_flags(s, f, &pod, &join, err) < 0)
+        return -1;
     _cleanup_free_ struct port_map *ports = NULL;
     size_t nports = 0;
     if (check_flags(f, err) < 0 ||
@@ -588,11 +664,16 @@ static int create_container(struct store *s, struct run_flags *f,
         parse_ports(f, cfg, &ports, &nports, err) < 0 ||
         ports_choose(ports, nports, err) < 0)
         return -1;
+    json_t *options = options_json(f, cfg, maxsize, runtime,
+                                   ports_to_json(ports, nports));
+    if (pod) {
+        json_object_set_new(options, "pod",
+                            json_string(json_get_str(pod, "id")));
+        json_object_set(options, "join", join);
+    }
     fields = json_pack("{s:s?,s:s,s:s,s:o,s:o}", "name", f->name, "image",
                        json_get_str(image, "id"), "image_name", image_name,
-                       "command", strv_json(cmd), "options",
-                       options_json(f, cfg, maxsize, runtime,
-                                    ports_to_json(ports, nports)));
+                       "command", strv_json(cmd), "options", options);
     if (containers_create(s, fields, &rec, err) < 0)
         return -1;
     if (rootfs_prepare(s, rec, err) < 0 ||
@@ -600,6 +681,49 @@ static int create_container(struct store *s, struct run_flags *f,
         berth_error_t e = NULL;
         if (containers_delete(s, json_get_str(rec, "id"), &e) < 0)
             berth_error_free(&e);
+        json_decref(rec);
+        return -1;
+    }
+    *ret = rec;
+    return 0;
+}
+
+static int mark_infra(json_t *rec, void *arg, berth_error_t *err)
+{
+    json_t *o = json_object_get(rec, "options");
+    (void)err;
+    json_object_set_new(o, "pod", json_string(arg));
+    json_object_set_new(o, "infra", json_true());
+    return 0;
+}
+
+int run_create_infra(struct store *s, json_t *pod, const char *image,
+                     json_t **ret, berth_error_t *err)
+{
+    struct run_flags f = {0};
+    const char *id = json_get_str(pod, "id");
+    const char *net = json_get_str(pod, "network");
+    const char *hn = json_get_str(pod, "hostname");
+    size_t i;
+    json_t *v;
+    f.stop_timeout = -1;
+    f.name = xasprintf("%.12s-infra", id);
+    f.network = net && *net ? xstrdup(net) : NULL;
+    f.hostname = xstrdup(hn && *hn ? hn : json_get_str(pod, "name"));
+    f.pull = xstrdup("never");
+    json_array_foreach(json_object_get(pod, "publish"), i, v)
+        strv_append(&f.publish, json_string_value(v));
+    json_t *rec = NULL;
+    int r = create_container(s, &f, image, NULL, &rec, err);
+    if (r == 0) {
+        json_t *upd = NULL;
+        r = containers_update(s, json_get_str(rec, "id"), mark_infra,
+                              (void *)id, &upd, err);
+        json_decref(rec);
+        rec = upd;
+    }
+    run_flags_free(&f);
+    if (r < 0) {
         json_decref(rec);
         return -1;
     }

@@ -10,6 +10,11 @@
 
 struct store;
 
+/* Create (not start) the infra container of pod (a pods record) from
+ * image: named ID12-infra, the pod's ports, network and hostname, and
+ * options.pod/options.infra set.  *ret its record. */
+int run_create_infra(struct store *s, json_t *pod, const char *image,
+                     json_t **ret, berth_error_t *err);
 /* Launch the monitor of a created container; it creates the container
  * with the runtime and waits on the start fifo.  Records state created
  * with the init's pid. */

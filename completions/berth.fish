@@ -1,9 +1,10 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
+set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause pod port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
 set -l volume_cmds create exists inspect list ls prune remove rm
+set -l pod_cmds create exists inspect kill list ls prune ps restart rm start stop
 set -l container_cmds attach cp create diff exec exists export inspect kill list logs ls mount pause port prune ps rename restart rm run start stop top umount unmount unpause wait
 
 function __berth_images
@@ -158,6 +159,26 @@ complete -c berth -n "__fish_seen_subcommand_from attach" -l no-stdin
 complete -c berth -n "__fish_seen_subcommand_from attach top pause port unpause rename" -xa '(__berth_containers)'
 complete -c berth -n "__fish_seen_subcommand_from port" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from $volume_cmds" -a "$volume_cmds"
+complete -c berth -n "__fish_seen_subcommand_from pod; and not __fish_seen_subcommand_from $pod_cmds" -a "$pod_cmds"
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -l hostname -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -s l -l label -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -s n -l name -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -l network -xa 'slirp4netns none host'
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -s p -l publish -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -l share -xa 'net ipc uts'
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from start stop restart kill rm" -s a -l all
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from stop restart rm" -s t -l time -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from stop rm" -s i -l ignore
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from rm prune" -s f -l force
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from kill" -s s -l signal -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from ps ls list" -l format -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from ps ls list" -l no-trunc
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from ps ls list" -s n -l noheading
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from ps ls list" -s q -l quiet
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from inspect" -s f -l format -x
+complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from start stop restart kill rm inspect exists" -xa '(berth pod ps --format "{{.Name}}" 2>/dev/null)'
+complete -c berth -n "__fish_seen_subcommand_from run create" -l pod -x
+complete -c berth -n "__fish_seen_subcommand_from ps" -s p -l pod
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s d -l driver -xa local
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -l ignore
 complete -c berth -n "__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from create" -s l -l label -x

@@ -5,7 +5,11 @@
  * as its child, forwards every catchable signal to it, reaps whatever
  * exits, and leaves with the command's status (128+N when killed by
  * signal N).  libc only, linked statically, bind-mounted read-only at
- * /run/berth-init. */
+ * /run/berth-init.
+ *
+ * `berth-init --pause` is a pod's infra process (catatonit -P's job): it
+ * holds the pod's namespaces, reaps what is handed to it, and exits 0 on
+ * SIGTERM, SIGINT or SIGHUP. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +32,18 @@ int main(int argc, char **argv)
     sigset_t all, old;
     int first = 1;
 
+    if (argc == 2 && strcmp(argv[1], "--pause") == 0) {
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (;;) {
+            siginfo_t si;
+            int sig = sigwaitinfo(&all, &si);
+            if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+                return 0;
+            while (sig == SIGCHLD && waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        }
+    }
     if (argc > 1 && strcmp(argv[1], "--") == 0)
         first = 2;
     if (first >= argc) {

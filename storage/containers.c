@@ -1,10 +1,8 @@
 #define _GNU_SOURCE
 #include "storage/containers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "storage/images.h"
+#include "storage/records.h"
 
 /* Why the order of operations matters:
  * - create makes ROOT/containers/ID first (holding the record's lock),
@@ -43,31 +42,6 @@ char *containers_run_path(struct store *s, const char *id)
 static char *lock_name(const char *id)
 {
     return xasprintf("container-%s", id);
-}
-
-static bool is_hex_id(const char *s, size_t min)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n >= min && n <= 64;
-}
-
-static void random_hex(char out[65])
-{
-    unsigned char b[32];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            abort(); /* getrandom cannot fail on a kernel we run on */
-        got += (size_t)n;
-    }
-    for (size_t i = 0; i < sizeof b; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
 }
 
 /* A shortened version of podman's (moby's) namesgenerator tables. */
@@ -116,52 +90,15 @@ char *containers_random_name(void)
     return xasprintf("%s_%s", adjectives[r[0] % na], surnames[r[1] % ns]);
 }
 
-/* podman's rule, which also keeps names usable as file names. */
-static bool name_valid(const char *n)
-{
-    if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') ||
-          (n[0] >= '0' && n[0] <= '9')))
-        return false;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
-            return false;
-    return strlen(n) < NAME_MAX;
-}
-
-static char *name_holder(struct store *s, const char *name)
-{
-    _cleanup_free_ char *p = store_path(s, "names/%s", name);
-    char buf[128];
-    ssize_t n = readlink(p, buf, sizeof buf - 1);
-    if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
-    return xstrdup(buf);
-}
-
 /* Is `id` a live container (or one being created right now)? */
 static bool holder_alive(struct store *s, const char *id)
 {
     _cleanup_free_ char *dir = containers_path(s, id, NULL);
     _cleanup_free_ char *cfg = containers_path(s, id, "config.json");
     _cleanup_free_ char *lk = lock_name(id);
-    _cleanup_free_ char *lockp = store_path(s, "locks/%s.lock", lk);
-    berth_error_t e = NULL;
-    int fd = -1;
 
-    if (!is_hex_id(id, 64) || !fs_exists(dir))
-        return false;
-    if (fs_exists(cfg))
-        return true;
-    /* no record yet: alive while its creator holds the lock */
-    int r = fs_trylock(lockp, &fd, &e);
-    berth_error_free(&e);
-    if (r != 1)
-        return true;
-    bool done = fs_exists(cfg);
-    close(fd);
-    return done;
+    return record_id_valid(id, 64) && fs_exists(dir) &&
+           record_alive(s, lk, cfg);
 }
 
 static int name_in_use(const char *name, const char *holder,
@@ -176,57 +113,31 @@ static int name_in_use(const char *name, const char *holder,
     return -1;
 }
 
-/* Unlink a stale name, unless someone claimed it meanwhile. */
-static int reclaim_name(struct store *s, const char *name, const char *stale,
-                        berth_error_t *err)
+static char *config_path(struct store *s, const char *id)
 {
-    _cleanup_close_ int lk = -1;
-    if (store_lock(s, "names", &lk, err) < 0)
-        return -1;
-    _cleanup_free_ char *now = name_holder(s, name);
-    if (now == NULL || strcmp(now, stale) != 0 || holder_alive(s, now))
-        return 0;
-    _cleanup_free_ char *p = store_path(s, "names/%s", name);
-    if (unlink(p) < 0 && errno != ENOENT)
-        return berth_error_new(err, errno, "remove stale name %s", p);
-    return 0;
+    return containers_path(s, id, "config.json");
 }
 
-static int claim_name(struct store *s, const char *name, const char *id,
-                      berth_error_t *err)
-{
-    _cleanup_free_ char *p = store_path(s, "names/%s", name);
-    for (int attempt = 0; attempt < 4; attempt++) {
-        if (symlink(id, p) == 0)
-            return 0;
-        if (errno != EEXIST)
-            return berth_error_new(err, errno, "claim name %s", p);
-        _cleanup_free_ char *holder = name_holder(s, name);
-        if (holder == NULL)
-            continue; /* freed meanwhile */
-        if (holder_alive(s, holder))
-            return name_in_use(name, holder, err);
-        if (reclaim_name(s, name, holder, err) < 0)
-            return -1;
-    }
-    return berth_error_new(err, 0, "claim name %s: too much contention", name);
-}
+static int not_found(const char *what, berth_error_t *err);
 
-static void release_name(struct store *s, const char *name, const char *id)
-{
-    _cleanup_free_ char *holder = name_holder(s, name);
-    if (holder && strcmp(holder, id) == 0) {
-        _cleanup_free_ char *p = store_path(s, "names/%s", name);
-        unlink(p);
-    }
-}
+static const struct record_kind ctr_kind = {
+    .kind = "container",
+    .dir = "containers",
+    .suffix = "",
+    .names = "names",
+    .path = config_path,
+    .get = containers_get,
+    .alive = holder_alive,
+    .in_use = name_in_use,
+    .not_found = not_found,
+};
 
 /* Claims the given name, or a random free one when none was given. */
 static int claim_some_name(struct store *s, const char *want, const char *id,
                            char **ret_name, berth_error_t *err)
 {
     if (want && *want) {
-        if (!name_valid(want)) {
+        if (!record_name_valid(want)) {
             berth_error_new(err, 0,
                             "running container create option: names must "
                             "match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid "
@@ -234,26 +145,12 @@ static int claim_some_name(struct store *s, const char *want, const char *id,
             (*err)->errnum = EINVAL;
             return -1;
         }
-        if (claim_name(s, want, id, err) < 0)
+        if (record_name_claim(s, &ctr_kind, want, id, err) < 0)
             return -1;
         *ret_name = xstrdup(want);
         return 0;
     }
-    for (int i = 0; i < 200; i++) {
-        _cleanup_free_ char *n = containers_random_name();
-        berth_error_t e = NULL;
-        if (claim_name(s, n, id, &e) == 0) {
-            *ret_name = TAKE_PTR(n);
-            return 0;
-        }
-        bool clash = e->errnum == EEXIST;
-        if (!clash) {
-            *err = e;
-            return -1;
-        }
-        berth_error_free(&e);
-    }
-    return berth_error_new(err, 0, "cannot find a free random container name");
+    return record_name_claim_random(s, &ctr_kind, id, ret_name, err);
 }
 
 static int image_layers(struct store *s, const char *image, json_t **ret,
@@ -309,7 +206,7 @@ static int new_dir(struct store *s, char ret_id[65], int *ret_lock,
     if (fs_mkdir_p(top, 0700, err) < 0 || fs_mkdir_p(names, 0700, err) < 0)
         return -1;
     for (int attempt = 0; attempt < 8; attempt++) {
-        random_hex(ret_id);
+        record_id_new(ret_id);
         _cleanup_free_ char *lk = lock_name(ret_id);
         if (store_lock(s, lk, ret_lock, err) < 0)
             return -1;
@@ -354,7 +251,7 @@ int containers_create(struct store *s, json_t *fields, json_t **ret,
     return 0;
 fail:
     if (name)
-        release_name(s, name, id);
+        record_name_release(s, &ctr_kind, name, id);
     berth_error_t e = NULL;
     if (store_rm_tree(s, dir, &e) < 0)
         berth_error_free(&e);
@@ -364,7 +261,7 @@ fail:
 int containers_get(struct store *s, const char *id, json_t **ret,
                    berth_error_t *err)
 {
-    if (!is_hex_id(id, 64)) {
+    if (!record_id_valid(id, 64)) {
         berth_error_new(err, 0, "%s: not a container id", id);
         (*err)->errnum = ENOENT;
         return -1;
@@ -377,67 +274,9 @@ int containers_get(struct store *s, const char *id, json_t **ret,
     return 0;
 }
 
-/* Go trims trailing zeros of the fraction, so "...05.1Z" sorts after
- * "...05.12Z" as text: compare the seconds, then the fraction digits with
- * missing ones read as '0'. */
-static int cmp_time(const char *x, const char *y)
-{
-    size_t lx = strcspn(x, ".Z"), ly = strcspn(y, ".Z");
-    int c = strncmp(x, y, lx < ly ? lx : ly);
-    if (c != 0 || lx != ly)
-        return c != 0 ? c : (lx < ly ? -1 : 1);
-    const char *fx = x[lx] == '.' ? x + lx + 1 : "";
-    const char *fy = y[ly] == '.' ? y + ly + 1 : "";
-    for (;;) {
-        char a = (*fx >= '0' && *fx <= '9') ? *fx++ : '0';
-        char b = (*fy >= '0' && *fy <= '9') ? *fy++ : '0';
-        if (a != b)
-            return a < b ? -1 : 1;
-        if (!(*fx >= '0' && *fx <= '9') && !(*fy >= '0' && *fy <= '9'))
-            return 0;
-    }
-}
-
-static int cmp_created(const void *a, const void *b)
-{
-    json_t *const *x = a, *const *y = b;
-    const char *cx = json_get_str(*x, "created");
-    const char *cy = json_get_str(*y, "created");
-    return cmp_time(cy ? cy : "", cx ? cx : "");
-}
-
 int containers_list(struct store *s, json_t **ret, berth_error_t *err)
 {
-    _cleanup_free_ char *top = store_path(s, "containers");
-    _cleanup_closedir_ DIR *d = opendir(top);
-    json_t **v = NULL;
-    size_t n = 0;
-    struct dirent *de;
-
-    if (d == NULL && errno != ENOENT)
-        return berth_error_new(err, errno, "open %s", top);
-    while (d && (de = readdir(d)) != NULL) {
-        if (!is_hex_id(de->d_name, 64))
-            continue;
-        _cleanup_free_ char *cfg = containers_path(s, de->d_name, "config.json");
-        berth_error_t e = NULL;
-        json_t *j = json_load_path(cfg, &e);
-        /* a record being created or removed right now */
-        if (j == NULL) {
-            berth_error_free(&e);
-            continue;
-        }
-        v = xrealloc(v, (n + 1) * sizeof(*v));
-        v[n++] = j;
-    }
-    if (n)
-        qsort(v, n, sizeof(*v), cmp_created);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, v[i]);
-    free(v);
-    *ret = arr;
-    return 0;
+    return record_list(s, &ctr_kind, ret, err);
 }
 
 static int not_found(const char *what, berth_error_t *err)
@@ -450,50 +289,10 @@ static int not_found(const char *what, berth_error_t *err)
     return -1;
 }
 
-static int lookup_prefix(struct store *s, const char *prefix, json_t **ret,
-                         berth_error_t *err)
-{
-    _cleanup_free_ char *top = store_path(s, "containers");
-    _cleanup_closedir_ DIR *d = opendir(top);
-    _cleanup_free_ char *found = NULL;
-    struct dirent *de;
-
-    while (d && (de = readdir(d)) != NULL) {
-        if (!is_hex_id(de->d_name, 64) || !str_has_prefix(de->d_name, prefix))
-            continue;
-        _cleanup_free_ char *cfg = containers_path(s, de->d_name, "config.json");
-        if (!fs_exists(cfg))
-            continue;
-        if (found)
-            return berth_error_new(err, 0,
-                                   "more than one result for container ID "
-                                   "%s: container ID prefix is ambiguous",
-                                   prefix);
-        found = xstrdup(de->d_name);
-    }
-    if (found == NULL)
-        return not_found(prefix, err);
-    return containers_get(s, found, ret, err);
-}
-
 int containers_lookup(struct store *s, const char *name_or_id, json_t **ret,
                       berth_error_t *err)
 {
-    berth_error_t e = NULL;
-    if (is_hex_id(name_or_id, 64)) {
-        if (containers_get(s, name_or_id, ret, &e) == 0)
-            return 0;
-        berth_error_free(&e);
-    }
-    if (name_valid(name_or_id)) {
-        _cleanup_free_ char *id = name_holder(s, name_or_id);
-        if (id && containers_get(s, id, ret, &e) == 0)
-            return 0;
-        berth_error_free(&e);
-    }
-    if (is_hex_id(name_or_id, 1))
-        return lookup_prefix(s, name_or_id, ret, err);
-    return not_found(name_or_id, err);
+    return record_lookup(s, &ctr_kind, name_or_id, ret, err);
 }
 
 int containers_update(struct store *s, const char *id, containers_update_fn fn,
@@ -503,7 +302,7 @@ int containers_update(struct store *s, const char *id, containers_update_fn fn,
     _cleanup_free_ char *lk = lock_name(id);
     _cleanup_json_ json_t *rec = NULL;
 
-    if (!is_hex_id(id, 64))
+    if (!record_id_valid(id, 64))
         return not_found(id, err);
     if (store_lock(s, lk, &lock, err) < 0)
         return -1;
@@ -559,7 +358,7 @@ int containers_delete(struct store *s, const char *id, berth_error_t *err)
         return -1;
     const char *name = json_get_str(rec, "name");
     if (name)
-        release_name(s, name, id);
+        record_name_release(s, &ctr_kind, name, id);
     _cleanup_free_ char *run = containers_run_path(s, id);
     if (fs_rm_rf(run, err) < 0)
         return berth_error_prefix(err, "remove container %s", id);
@@ -622,7 +421,7 @@ int containers_rename(struct store *s, const char *id, const char *new_name,
                       berth_error_t *err)
 {
     _cleanup_json_ json_t *rec = NULL;
-    if (!name_valid(new_name)) {
+    if (!record_name_valid(new_name)) {
         berth_error_new(err, 0, "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: "
                                 "invalid argument");
         (*err)->errnum = EINVAL;
@@ -633,16 +432,16 @@ int containers_rename(struct store *s, const char *id, const char *new_name,
     const char *cur = json_get_str(rec, "name");
     if (cur && strcmp(cur, new_name) == 0)
         return 0;
-    if (claim_name(s, new_name, id, err) < 0)
+    if (record_name_claim(s, &ctr_kind, new_name, id, err) < 0)
         return -1;
     struct rename_arg a = {new_name, NULL};
     if (containers_update(s, id, rename_fn, &a, NULL, err) < 0) {
-        release_name(s, new_name, id);
+        record_name_release(s, &ctr_kind, new_name, id);
         free(a.old_name);
         return berth_error_prefix(err, "rename container %s", id);
     }
     if (a.old_name)
-        release_name(s, a.old_name, id);
+        record_name_release(s, &ctr_kind, a.old_name, id);
     free(a.old_name);
     return 0;
 }
