@@ -95,6 +95,7 @@ deps:
 bench: all
 	bench/pull-bench.sh
 	bench/run-bench.sh
+	bench/net-bench.sh
 
 install: all
 	install -D -m 0755 berth $(DESTDIR)$(BINDIR)/berth

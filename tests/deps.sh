@@ -12,7 +12,7 @@ PKGS=(
   uidmap fuse-overlayfs slirp4netns ca-certificates crun
   # tests
   bats docker-registry skopeo busybox-static apache2-utils zstd jq openssl
-  python3 curl tmux util-linux bc file
+  python3 curl tmux util-linux bc file dnsmasq-base iperf3
 )
 
 missing=()

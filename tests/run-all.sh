@@ -69,6 +69,11 @@ run_bats() { # NAME USER: the integration suite as USER (root or test user)
 if ls tests/system/*.bats >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then
     step setup-user tests/lib/setup-user.sh
+    # the DNS tests' resolver on 127.0.0.1:53 (port 53: root's to open)
+    if tests/lib/dns-server.sh start; then
+      echo "dns-server: dnsmasq on 127.0.0.1:53 for the DNS tests"
+      trap 'tests/lib/dns-server.sh stop' EXIT
+    fi
     run_bats system-rootless berthtest
     run_bats system-rootful root
   else
