@@ -295,3 +295,29 @@ p2"
     run_berth ps -aq
     assert_output ""
 }
+
+@test "run -v: a mount point behind a symlink planted in the container stays inside it" {
+    run_setup
+    # the host directory the symlink aims at, and what is mounted
+    local victim=$BATS_TEST_TMPDIR/victim src=$BATS_TEST_TMPDIR/src
+    mkdir -p "$victim" "$src"
+    echo mounted >"$src/f"
+    chmod -R a+rwX "$BATS_TEST_TMPDIR"
+    berth_cmd create --name planted -v "$src:/escape/inner" "$IMG" \
+        sh -c 'test -L /escape && cat /escape/inner/f' >/dev/null
+    # the container's /escape: a symlink that climbs out towards the victim
+    mkdir "$BATS_TEST_TMPDIR/plant"
+    ln -s "/../../../../../../../../..$victim" "$BATS_TEST_TMPDIR/plant/escape"
+    tar -C "$BATS_TEST_TMPDIR/plant" -cf - escape | berth_cmd cp - planted:/
+    run_berth start -a planted
+    assert_success
+    assert_output "mounted"
+    run_berth start -a planted # and the symlink is still the container's
+    assert_output "mounted"
+    run_berth diff planted
+    assert_line "A /escape"
+    # the mount point was made inside the container's root, not on the host
+    [[ ! -e $victim/inner ]] || berth_test_fail "a mount point appeared on the host: $victim/inner"
+    run ls -A "$victim"
+    assert_output ""
+}
