@@ -198,3 +198,20 @@ void progress_pull_event(void *arg, const struct pull_event *ev)
         return;
     }
 }
+
+void multi_fail(struct multi *m, berth_error_t *e)
+{
+    if (m->last)
+        fprintf(stderr, "Error: %s\n", m->last->msg);
+    berth_error_free(&m->last);
+    m->last = *e;
+    *e = NULL;
+}
+
+int multi_done(struct multi *m, berth_error_t *err)
+{
+    if (m->last == NULL)
+        return 0;
+    *err = m->last;
+    return -1;
+}

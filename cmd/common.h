@@ -46,6 +46,15 @@ void progress_line(struct progress *p, const char *fmt, ...)
 int format_print_docs(json_t *docs, const char *format, berth_error_t *err);
 
 /* "WARN[0000] msg" on stderr, as podman's logrus output. */
+/* Commands over several names (rm, stop, pod rm ...): each failure but
+ * the last is printed as it comes, the last is the command's error, as
+ * podman reports them. */
+struct multi {
+    berth_error_t last;
+};
+void multi_fail(struct multi *m, berth_error_t *e);
+int multi_done(struct multi *m, berth_error_t *err);
+
 void print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

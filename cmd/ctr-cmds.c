@@ -40,26 +40,6 @@ static bool is_running(json_t *rec)
 }
 
 /* Podman reports each failing name and exits with the last error. */
-struct multi {
-    berth_error_t last;
-};
-
-static void multi_fail(struct multi *m, berth_error_t *e)
-{
-    if (m->last)
-        fprintf(stderr, "Error: %s\n", m->last->msg);
-    berth_error_free(&m->last);
-    m->last = *e;
-    *e = NULL;
-}
-
-static int multi_done(struct multi *m, berth_error_t *err)
-{
-    if (m->last == NULL)
-        return 0;
-    *err = m->last;
-    return -1;
-}
 
 int ctr_start_one(struct store *s, const char *name, bool attach,
                   bool interactive, int *ret_code, berth_error_t *err)

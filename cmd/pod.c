@@ -267,26 +267,6 @@ static const char *pod_status(json_t *members)
     return "Exited";
 }
 
-struct multi {
-    berth_error_t last;
-};
-
-static void multi_fail(struct multi *m, berth_error_t *e)
-{
-    if (m->last)
-        fprintf(stderr, "Error: %s\n", m->last->msg);
-    berth_error_free(&m->last);
-    m->last = *e;
-    *e = NULL;
-}
-
-static int multi_done(struct multi *m, berth_error_t *err)
-{
-    if (m->last == NULL)
-        return 0;
-    *err = m->last;
-    return -1;
-}
 
 static int pod_start_one(struct store *s, json_t *pod, berth_error_t *err)
 {
