@@ -106,6 +106,24 @@ static const struct cli_command volume_commands[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct cli_command network_commands[] = {
+    {"connect", NULL, "[options] NETWORK CONTAINER",
+     "Add container to a network", cmd_network_connect, NULL},
+    {"create", NULL, "[options] [NETWORK]", "Create a network",
+     cmd_network_create, NULL},
+    {"disconnect", NULL, "[options] NETWORK CONTAINER",
+     "Disconnect a container from a network", cmd_network_disconnect, NULL},
+    {"inspect", NULL, "[options] NETWORK [NETWORK...]",
+     "Displays the network configuration for one or more networks",
+     cmd_network_inspect, NULL},
+    {"ls", "list", "[options]", "List networks", cmd_network_ls, NULL},
+    {"prune", NULL, "[options]", "Prune unused networks", cmd_network_prune,
+     NULL},
+    {"rm", "remove", "[options] NETWORK [NETWORK...]", "Remove networks",
+     cmd_network_rm, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct cli_command pod_commands[] = {
     {"create", NULL, "[options] [NAME]", "Create a new empty pod",
      cmd_pod_create, NULL},
@@ -185,6 +203,8 @@ const struct cli_command berth_commands[] = {
     {"oci-runtime", NULL, "[options] COMMAND", NULL, cmd_oci_runtime, NULL},
     {"pause", NULL, "CONTAINER [CONTAINER...]",
      "Pause all the processes in one or more containers", cmd_pause, NULL},
+    {"network", NULL, "COMMAND", "Manage networks", NULL, network_commands},
+    {"net-setup", NULL, "CONTAINER --pid PID", NULL, cmd_net_setup, NULL},
     {"pod", NULL, "COMMAND", "Manage pods", NULL, pod_commands},
     {"port", NULL, "[options] CONTAINER [PRIVATE_PORT[/PROTO]]",
      "List port mappings or a specific mapping for the container", cmd_port,

@@ -15,6 +15,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "cmd/container.h"
+#include "cmd/network.h"
 #include "cmd/run.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -320,6 +321,7 @@ int ctr_remove(struct store *s, const char *name, bool force,
         json_is_true(json_object_get(json_object_get(rec, "options"), "rm"));
     if (containers_delete(s, id, err) < 0)
         return -1;
+    network_detach_all(s, rec);
     _cleanup_free_ char *exits = ctr_exit_dir(s);
     static const char *const suffixes[] = {".stopped", ".ctl", "", ".json"};
     for (size_t i = 0; i < (keep_code ? 2 : 4); i++) {
@@ -377,7 +379,10 @@ int cmd_rm(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         /* a pod's infra goes with its pod (pod rm) */
         for (size_t i = 0; i < json_array_size(list); i++) {
             _cleanup_free_ char *pod = infra_pod(s, json_array_get(list, i));
-            if (pod == NULL)
+            if (pod == NULL && !json_is_true(json_object_get(
+                                   json_object_get(json_array_get(list, i),
+                                                   "options"),
+                                   "hidden")))
                 strv_append(&names,
                             json_get_str(json_array_get(list, i), "id"));
         }

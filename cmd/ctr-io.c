@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd/container.h"
+#include "cmd/network.h"
 #include "cmd/run.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -47,6 +48,21 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
     struct net_mode nm;
     if (net_mode_parse(json_get_str(o, "network"), &nm, err) < 0)
         return -1;
+    if (nm.kind == NET_BRIDGE) {
+        /* the monitor plugs each life into the networks */
+        _cleanup_free_ char *exe = self_exe();
+        strv_append(v, "--net-hook");
+        strv_append(v, exe);
+        strv_append(v, "--net-hook");
+        strv_push(v, xasprintf("--root=%s", s->root));
+        strv_append(v, "--net-hook");
+        strv_push(v, xasprintf("--runroot=%s", s->runroot));
+        strv_append(v, "--net-hook");
+        strv_append(v, "net-setup");
+        strv_append(v, "--net-hook");
+        strv_append(v, json_get_str(rec, "id"));
+        return 0;
+    }
     if (nm.kind != NET_SLIRP)
         return 0;
     _cleanup_free_ char *slirp = fs_find_exec("slirp4netns");
@@ -90,6 +106,9 @@ static int net_join_target(struct store *s, json_t *rec, pid_t *ret,
     *ret = 0;
     if (net_mode_parse(json_get_str(o, "network"), &nm, err) < 0)
         return -1;
+    /* container networks: the holder's user namespace, our own netns */
+    if (nm.kind == NET_BRIDGE)
+        return network_holder_pid(s, ret, err);
     const char *target = json_get_str(join, "container");
     if (target == NULL && nm.kind == NET_CONTAINER)
         target = nm.target;

@@ -32,7 +32,6 @@
 #include "storage/pods.h"
 #include "storage/store.h"
 
-#define PAUSE_IMAGE "localhost/berth-pause:" BERTH_VERSION
 #define NO_OPTS {NULL, 0, 0, NULL, NULL, NULL}
 
 /* ---- the infra image: berth-init as /pause, nothing else ---- */
@@ -65,7 +64,7 @@ static int write_pause_tar(const char *init, int fd, berth_error_t *err)
     return r;
 }
 
-static int ensure_pause_image(struct store *s, berth_error_t *err)
+int pod_pause_image(struct store *s, berth_error_t *err)
 {
     _cleanup_json_ json_t *img = NULL;
     berth_error_t e = NULL;
@@ -170,7 +169,7 @@ static int pod_create_full(struct store *s, const struct pod_opts *o,
         o->hostname ? o->hostname : "", "share", shares, "network",
         o->network ? o->network : "", "publish", publish, "labels", labels);
     _cleanup_json_ json_t *pod = NULL, *infra = NULL;
-    if (ensure_pause_image(s, err) < 0 || pods_create(s, fields, &pod, err) < 0)
+    if (pod_pause_image(s, err) < 0 || pods_create(s, fields, &pod, err) < 0)
         return -1;
     const char *id = json_get_str(pod, "id");
     if (run_create_infra(s, pod, PAUSE_IMAGE, &infra, err) < 0 ||

@@ -10,6 +10,11 @@
 
 struct store;
 
+#define PAUSE_IMAGE "localhost/berth-pause:" BERTH_VERSION
+
+/* Build PAUSE_IMAGE from berth-init when the store lacks it. */
+int pod_pause_image(struct store *s, berth_error_t *err);
+
 /* run --pod SPEC: "new:NAME" creates the pod, anything else names an
  * existing one.  *ret the pod's record (with infra_id). */
 int pod_resolve_for_run(struct store *s, const char *spec, json_t **ret,

@@ -156,6 +156,10 @@ int cmd_ps(struct cli_global *g, int argc, char **argv, berth_error_t *err)
     int shown = 0;
     json_array_foreach(list, i, rec) {
         const char *st = json_get_str(json_object_get(rec, "state"), "status");
+        /* the holder of the networks' namespace is berth's, not the user's */
+        if (json_is_true(json_object_get(json_object_get(rec, "options"),
+                                         "hidden")))
+            continue;
         if (!all && !(st && (strcmp(st, "running") == 0 ||
                              strcmp(st, "paused") == 0)))
             continue;

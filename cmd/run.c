@@ -14,6 +14,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "cmd/container.h"
+#include "cmd/network.h"
 #include "cmd/pod.h"
 #include "cmd/run.h"
 #include "image/pull.h"
@@ -264,7 +265,8 @@ static char *host_gateway(const struct net_mode *nm)
 
 static int write_etc_files(const char *userdata, const struct run_flags *f,
                            const struct net_mode *nm, const char *hostname,
-                           const char *name, berth_error_t *err)
+                           const char *name, const char *ip,
+                           berth_error_t *err)
 {
     _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
     _cleanup_free_ char *host_hosts = NULL, *host_resolv = NULL;
@@ -282,12 +284,14 @@ static int write_etc_files(const char *userdata, const struct run_flags *f,
     }
     struct etc_hosts_opts ho = {
         .hostname = hostname, .name = name,
-        .ip = nm->kind == NET_SLIRP ? nm->ip : NULL, .add_hosts = f->add_host,
+        .ip = ip ? ip : nm->kind == NET_SLIRP ? nm->ip : NULL,
+        .add_hosts = f->add_host,
         .host_gateway = gw, .base = host_hosts};
     struct etc_resolv_opts ro = {
         .host_resolv = host_resolv, .dns = f->dns,
         .dns_search = f->dns_search, .dns_option = f->dns_option,
-        .slirp_dns = nm->kind == NET_SLIRP ? nm->dns : NULL,
+        .slirp_dns = nm->kind == NET_SLIRP || nm->kind == NET_BRIDGE ? nm->dns
+                                                                      : NULL,
         .keep_loopback = nm->kind == NET_HOST};
     if (etc_hosts_render(&ho, &hosts, err) < 0 ||
         etc_resolv_render(&ro, &resolv, err) < 0)
@@ -456,6 +460,15 @@ static void spec_join(json_t *spec, json_t *join)
     }
 }
 
+/* A container's address on its first network, or NULL. */
+static const char *first_ip(json_t *rec)
+{
+    json_t *o = json_object_get(rec, "options");
+    const char *net =
+        json_string_value(json_array_get(json_object_get(o, "networks"), 0));
+    return net ? json_get_str(json_object_get(o, "ips"), net) : NULL;
+}
+
 /* Bundle: the OCI config.json for the container, from image and flags. */
 static int write_bundle(struct store *s, const struct run_flags *f,
                         json_t *image, json_t *cfg, json_t **rec,
@@ -496,7 +509,7 @@ static int write_bundle(struct store *s, const struct run_flags *f,
     if (fs_mkdir_p(userdata, 0700, err) < 0 ||
         lookup_root(s, image, lookup, err) < 0 ||
         write_etc_files(userdata, f, &nm, hostname,
-                        json_get_str(*rec, "name"), err) < 0)
+                        json_get_str(*rec, "name"), first_ip(*rec), err) < 0)
         return -1;
     struct spec_resource_opts ro = {.memory = f->memory,
                                     .memory_swap = f->memory_swap,
@@ -585,6 +598,11 @@ static int parse_ports(const struct run_flags *f, json_t *cfg,
         *n = 0;
         return 0;
     }
+    if (nm.kind == NET_BRIDGE)
+        return berth_error_new(err, 0, "published ports of containers on "
+                               "networks (--network %s) are not supported "
+                               "yet: publish through slirp4netns (the "
+                               "default network)", f->network);
     if (nm.kind != NET_SLIRP)
         return berth_error_new(err, 0, "cannot set port bindings on an "
                                "existing container network namespace: "
@@ -676,14 +694,22 @@ static int create_container(struct store *s, struct run_flags *f,
                        "command", strv_json(cmd), "options", options);
     if (containers_create(s, fields, &rec, err) < 0)
         return -1;
+    struct net_mode nm;
+    bool bridged = net_mode_parse(f->network, &nm, err) == 0 &&
+                   nm.kind == NET_BRIDGE;
     if (rootfs_prepare(s, rec, err) < 0 ||
+        (bridged && network_attach_new(s, &rec, nm.target, err) < 0) ||
         write_bundle(s, f, image, cfg, &rec, cmd, err) < 0) {
+        if (bridged)
+            network_detach_all(s, rec);
         berth_error_t e = NULL;
         if (containers_delete(s, json_get_str(rec, "id"), &e) < 0)
             berth_error_free(&e);
         json_decref(rec);
         return -1;
     }
+    if (bridged)
+        network_hosts_refresh(s);
     *ret = rec;
     return 0;
 }
@@ -694,6 +720,40 @@ static int mark_infra(json_t *rec, void *arg, berth_error_t *err)
     (void)err;
     json_object_set_new(o, "pod", json_string(arg));
     json_object_set_new(o, "infra", json_true());
+    return 0;
+}
+
+static int mark_hidden(json_t *rec, void *arg, berth_error_t *err)
+{
+    (void)arg;
+    (void)err;
+    json_object_set_new(json_object_get(rec, "options"), "hidden",
+                        json_true());
+    return 0;
+}
+
+int run_create_holder(struct store *s, const char *name, const char *image,
+                      json_t **ret, berth_error_t *err)
+{
+    struct run_flags f = {0};
+    f.stop_timeout = -1;
+    f.name = xstrdup(name);
+    f.pull = xstrdup("never");
+    json_t *rec = NULL;
+    int r = create_container(s, &f, image, NULL, &rec, err);
+    if (r == 0) {
+        json_t *upd = NULL;
+        r = containers_update(s, json_get_str(rec, "id"), mark_hidden, NULL,
+                              &upd, err);
+        json_decref(rec);
+        rec = upd;
+    }
+    run_flags_free(&f);
+    if (r < 0) {
+        json_decref(rec);
+        return -1;
+    }
+    *ret = rec;
     return 0;
 }
 
@@ -813,6 +873,8 @@ int cmd_run(struct cli_global *g, int argc, char **argv, berth_error_t *err)
         berth_error_t e = NULL;
         if (f.rm && containers_delete(s, id, &e) < 0)
             berth_error_free(&e);
+        else if (f.rm)
+            network_detach_all(s, rec);
         goto out;
     }
     if (f.detach) {

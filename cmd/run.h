@@ -15,6 +15,11 @@ struct store;
  * options.pod/options.infra set.  *ret its record. */
 int run_create_infra(struct store *s, json_t *pod, const char *image,
                      json_t **ret, berth_error_t *err);
+/* Create (not start) the hidden container NAME that holds the shared
+ * network namespace of container networks (options.hidden: ps and rm -a
+ * leave it alone). */
+int run_create_holder(struct store *s, const char *name, const char *image,
+                      json_t **ret, berth_error_t *err);
 /* Launch the monitor of a created container; it creates the container
  * with the runtime and waits on the start fifo.  Records state created
  * with the init's pid. */

@@ -14,11 +14,12 @@ _berth() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local global="--root --runroot --storage-driver --log-level --help --version"
-    local commands="attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause pod port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait"
+    local commands="attach container cp create diff exec export image images import info inspect kill load login logout logs mount network pause pod port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait"
     local image_cmds="exists import inspect list ls load prune pull push rm save tag untag"
     local system_cmds="df info reset"
     local volume_cmds="create exists inspect list ls prune remove rm"
     local pod_cmds="create exists inspect kill list ls prune ps restart rm start stop"
+    local network_cmds="connect create disconnect inspect list ls prune remove rm"
     local container_cmds="attach cp create diff exec exists export inspect kill list logs ls mount pause port prune ps rename restart rm run start stop top umount unmount unpause wait"
     local runflags="--add-host --annotation --cap-add --cap-drop --cpu-shares -c --cpus --detach-keys --device --dns --dns-option --dns-search --entrypoint --env -e --env-file --group-add --hostname -h --init --interactive -i --label -l --log-driver --log-opt --memory -m --memory-swap --mount --name --network --net --pids-limit --pod --privileged --publish -p --publish-all -P --pull --quiet -q --read-only --restart --rm --runtime --security-opt --shm-size --stop-signal --stop-timeout --tmpfs --tty -t --ulimit --user -u --volume -v --workdir -w"
     local reg="--tls-verify --authfile --creds --cert-dir"
@@ -47,6 +48,7 @@ _berth() {
     container) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$container_cmds" -- "$cur")); return; }; grp=container; cmd=$sub ;;
     volume) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$volume_cmds" -- "$cur")); return; }; grp=volume; cmd=vol-$sub ;;
     pod) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$pod_cmds" -- "$cur")); return; }; grp=pod; cmd=pod-$sub ;;
+    network) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$network_cmds" -- "$cur")); return; }; grp=network; cmd=net-$sub ;;
     image) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$image_cmds" -- "$cur")); return; }; grp=image; cmd=$sub ;;
     system) [ -z "$sub" ] && { COMPREPLY=($(compgen -W "$system_cmds" -- "$cur")); return; }; cmd=$sub ;;
     esac
@@ -91,6 +93,12 @@ _berth() {
     pod-ps|pod-ls|pod-list) flags="--format --no-trunc --noheading -n --quiet -q" ;;
     pod-inspect) flags="--format -f" ;;
     pod-prune) flags="--force -f" ;;
+    net-create) flags="--driver -d --gateway --internal --label --subnet" ;;
+    net-ls|net-list) flags="--filter -f --format --no-trunc --noheading -n --quiet -q" ;;
+    net-inspect) flags="--format -f" ;;
+    net-rm|net-remove) flags="--force -f" ;;
+    net-prune) flags="--force -f" ;;
+    net-disconnect) flags="--force -f" ;;
     logs) flags="--follow -f --since --tail -n --timestamps -t --until" ;;
     ctr-inspect) flags="--format -f --latest -l --size -s" ;;
     pull) flags="--all-tags -a --arch --os --platform --quiet -q --variant $reg" ;;
@@ -116,6 +124,8 @@ _berth() {
         start|stop|kill|restart|ctr-rm|logs|wait|ctr-inspect|exec|attach|top|pause|port|unpause|rename)
             COMPREPLY=($(compgen -W "$(berth ps -a --format '{{.Names}}' 2>/dev/null)" -- "$cur")) ;;
         run|create) _berth_images "$cur" ;;
+        net-inspect|net-rm|net-remove|net-connect|net-disconnect)
+            COMPREPLY=($(compgen -W "$(berth network ls -q 2>/dev/null)" -- "$cur")) ;;
         pod-start|pod-stop|pod-kill|pod-restart|pod-rm|pod-inspect|pod-exists)
             COMPREPLY=($(compgen -W "$(berth pod ps --format '{{.Name}}' 2>/dev/null)" -- "$cur")) ;;
         vol-inspect|vol-rm|vol-remove|vol-exists)

@@ -1,10 +1,11 @@
 # fish completion for berth; kept in step with `berth --help` by
 # tests/system/005-cli.bats.
-set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount pause pod port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
+set -l commands attach container cp create diff exec export image images import info inspect kill load login logout logs mount network pause pod port ps pull push rename restart rm rmi run save start stop system tag top unmount unpause unshare untag version volume wait
 set -l image_cmds exists import inspect list ls load prune pull push rm save tag untag
 set -l system_cmds df info reset
 set -l volume_cmds create exists inspect list ls prune remove rm
 set -l pod_cmds create exists inspect kill list ls prune ps restart rm start stop
+set -l network_cmds connect create disconnect inspect list ls prune remove rm
 set -l container_cmds attach cp create diff exec exists export inspect kill list logs ls mount pause port prune ps rename restart rm run start stop top umount unmount unpause wait
 
 function __berth_images
@@ -160,6 +161,20 @@ complete -c berth -n "__fish_seen_subcommand_from attach top pause port unpause 
 complete -c berth -n "__fish_seen_subcommand_from port" -s a -l all
 complete -c berth -n "__fish_seen_subcommand_from volume; and not __fish_seen_subcommand_from $volume_cmds" -a "$volume_cmds"
 complete -c berth -n "__fish_seen_subcommand_from pod; and not __fish_seen_subcommand_from $pod_cmds" -a "$pod_cmds"
+complete -c berth -n "__fish_seen_subcommand_from network; and not __fish_seen_subcommand_from $network_cmds" -a "$network_cmds"
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from create" -s d -l driver -xa bridge
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from create" -l gateway -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from create" -l internal
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from create" -l label -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from create" -l subnet -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from ls list" -s f -l filter -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from ls list" -l format -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from ls list" -l no-trunc
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from ls list" -s n -l noheading
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from ls list" -s q -l quiet
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from inspect" -s f -l format -x
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from rm remove prune disconnect" -s f -l force
+complete -c berth -n "__fish_seen_subcommand_from network; and __fish_seen_subcommand_from inspect rm remove connect disconnect" -xa '(berth network ls -q 2>/dev/null)'
 complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -l hostname -x
 complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -s l -l label -x
 complete -c berth -n "__fish_seen_subcommand_from pod; and __fish_seen_subcommand_from create" -s n -l name -x

@@ -251,7 +251,9 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
         return 0;
     }
     struct monitor_net net;
-    if (monitor_net_start(&net, &m->o, c.pid, err) < 0) {
+    if (monitor_net_start(&net, &m->o, c.pid, err) < 0 ||
+        (monitor_net_hook(&m->o, c.pid, err) < 0 &&
+         (monitor_net_stop(&net), true))) {
         monitor_ctr_close(&c);
         monitor_ctr_delete(&m->o, true);
         monitor_reap(c.pid);

@@ -98,6 +98,11 @@
  * stopped (its exit fd closed) after the container exits, before a
  * restart's create, and when the monitor dies in any way.
  *
+ * Network hook (--net-hook ARG, repeated): after each create (and after
+ * slirp4netns), the monitor runs `ARG... --pid PID` and waits for it: the
+ * CLI wires the container into its networks there (berth net-setup).  A
+ * hook that fails fails the create, with its last line of stderr.
+ *
  * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 sent to the
  * monitor are forwarded to the container's init.  SIGPIPE is ignored.
  */
@@ -129,6 +134,8 @@ struct monitor_opts {
     const char *slirp4netns, *net_dir; /* NULL: no network helper */
     const char **slirp_args, **publish; /* NULL-terminated */
     size_t n_slirp_args, n_publish;
+    const char **net_hook; /* NULL-terminated; empty: none */
+    size_t n_net_hook;
     enum monitor_restart restart;
     int restart_max; /* on-failure:N; -1: no limit */
     int sync_fd, start_fd;
@@ -204,6 +211,8 @@ struct monitor_net {
 int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
                       int ctr_pid, char *err);
 void monitor_net_stop(struct monitor_net *n);
+/* --net-hook for the container's init pid. */
+int monitor_net_hook(const struct monitor_opts *o, int ctr_pid, char *err);
 /* The udp relay's fds for poll (at most monitor_net_nfds of them), and
  * their events; expiry of idle clients rides on the calls. */
 size_t monitor_net_nfds(const struct monitor_net *n);

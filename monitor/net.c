@@ -444,3 +444,59 @@ void monitor_net_stop(struct monitor_net *n)
         n->pid = 0;
     }
 }
+
+int monitor_net_hook(const struct monitor_opts *o, int ctr_pid, char *err)
+{
+    if (o->n_net_hook == 0)
+        return 0;
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", ctr_pid);
+    const char **argv = calloc(o->n_net_hook + 3, sizeof(char *));
+    int ep[2];
+    if (argv == NULL || pipe2(ep, O_CLOEXEC) < 0) {
+        free(argv);
+        return monitor_err(err, errno, "network hook");
+    }
+    for (size_t i = 0; i < o->n_net_hook; i++)
+        argv[i] = o->net_hook[i];
+    argv[o->n_net_hook] = "--pid";
+    argv[o->n_net_hook + 1] = pid;
+    pid_t child = fork();
+    if (child == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        dup2(ep[1], STDERR_FILENO);
+        execv(argv[0], (char **)argv);
+        dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(argv);
+    close(ep[1]);
+    if (child < 0) {
+        close(ep[0]);
+        return monitor_err(err, errno, "fork");
+    }
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(ep[0], buf + len, sizeof buf - 1 - len)) > 0 ||
+           (n < 0 && errno == EINTR))
+        if (n > 0 && (len += (size_t)n) >= sizeof buf - 1)
+            len = 0; /* keep the tail: the last line is the error */
+    close(ep[0]);
+    buf[len] = '\0';
+    int st = 0;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    while (len > 0 && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    const char *last = strrchr(buf, '\n');
+    last = last ? last + 1 : buf;
+    if (strncmp(last, "Error: ", 7) == 0)
+        last += 7;
+    return monitor_err(err, 0, "network setup: %s",
+                       *last ? last : "the hook failed");
+}

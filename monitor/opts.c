@@ -12,7 +12,7 @@ enum {
     OPT_LOG_MAX_SIZE, OPT_TERMINAL, OPT_STDIN, OPT_ATTACH_SOCKET, OPT_RUNTIME,
     OPT_RUNTIME_ARG, OPT_RM_CMD, OPT_RESTART, OPT_SYNC_FD, OPT_START_FD,
     OPT_DETACH_KEYS, OPT_PID_FILE, OPT_SLIRP4NETNS, OPT_SLIRP_ARG,
-    OPT_NET_DIR, OPT_PUBLISH,
+    OPT_NET_DIR, OPT_PUBLISH, OPT_NET_HOOK,
 };
 
 static const struct option monitor_long_opts[] = {
@@ -37,6 +37,7 @@ static const struct option monitor_long_opts[] = {
     {"slirp-arg", required_argument, NULL, OPT_SLIRP_ARG},
     {"net-dir", required_argument, NULL, OPT_NET_DIR},
     {"publish", required_argument, NULL, OPT_PUBLISH},
+    {"net-hook", required_argument, NULL, OPT_NET_HOOK},
     {NULL, 0, NULL, 0},
 };
 
@@ -134,6 +135,7 @@ static int monitor_opt_one(struct monitor_opts *o, int c, const char *arg,
     case OPT_NET_DIR: o->net_dir = arg; break;
     case OPT_SLIRP_ARG: o->slirp_args[o->n_slirp_args++] = arg; break;
     case OPT_PUBLISH: o->publish[o->n_publish++] = arg; break;
+    case OPT_NET_HOOK: o->net_hook[o->n_net_hook++] = arg; break;
     case OPT_SYNC_FD: return monitor_opt_fd(arg, &o->sync_fd, err);
     case OPT_START_FD: return monitor_opt_fd(arg, &o->start_fd, err);
     case OPT_RESTART:
@@ -188,8 +190,9 @@ int monitor_opts_parse(struct monitor_opts *o, int argc, char **argv,
     o->rm_cmd = calloc((size_t)argc + 1, sizeof(char *));
     o->slirp_args = calloc((size_t)argc + 1, sizeof(char *));
     o->publish = calloc((size_t)argc + 1, sizeof(char *));
+    o->net_hook = calloc((size_t)argc + 3, sizeof(char *));
     if (o->runtime_args == NULL || o->rm_cmd == NULL ||
-        o->slirp_args == NULL || o->publish == NULL)
+        o->slirp_args == NULL || o->publish == NULL || o->net_hook == NULL)
         return monitor_err(err, ENOMEM, "options");
     optind = 1;
     opterr = 0;
@@ -215,6 +218,8 @@ void monitor_opts_free(struct monitor_opts *o)
     free(o->rm_cmd);
     free(o->slirp_args);
     free(o->publish);
+    free(o->net_hook);
+    o->net_hook = NULL;
     o->runtime_args = NULL;
     o->rm_cmd = NULL;
     o->slirp_args = NULL;

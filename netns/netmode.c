@@ -123,9 +123,25 @@ int net_mode_parse(const char *value, struct net_mode *m, berth_error_t *err)
     }
     if (strncmp(value, "slirp4netns:", 12) == 0)
         return parse_slirp_opts(value + 12, m, err);
-    return berth_error_new(err, 0, "network \"%s\" is not supported: use "
-                           "none, host, container:NAME, ns:PATH or "
-                           "slirp4netns[:OPTIONS]", value);
+    /* names of container networks: [a-zA-Z0-9][a-zA-Z0-9_.-]* each */
+    bool ok = *value != '\0' && strlen(value) < sizeof m->target;
+    for (const char *p = value; ok && *p; p++) {
+        bool first = p == value || p[-1] == ',';
+        bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9');
+        if (*p == ',')
+            ok = !first && p[1] != '\0';
+        else
+            ok = alnum || (!first && (*p == '_' || *p == '.' || *p == '-'));
+    }
+    if (!ok)
+        return berth_error_new(err, 0, "network \"%s\" is not supported: use "
+                               "none, host, container:NAME, ns:PATH, "
+                               "slirp4netns[:OPTIONS] or the name of a "
+                               "network", value);
+    m->kind = NET_BRIDGE;
+    snprintf(m->target, sizeof m->target, "%s", value);
+    return 0;
 }
 
 char **net_mode_slirp_args(const struct net_mode *m)

@@ -12,6 +12,7 @@ enum net_kind {
     NET_SLIRP, /* its own namespace, slirp4netns for the way out */
     NET_CONTAINER, /* another container's namespace (target: its name) */
     NET_NS,        /* a namespace file (target: its path) */
+    NET_BRIDGE,    /* container networks (target: NAME[,NAME...]) */
 };
 
 struct net_mode {
@@ -28,7 +29,8 @@ struct net_mode {
 #define NET_DEFAULT "slirp4netns"
 
 /* "none", "host", "private" (= the default), "container:NAME|ID",
- * "ns:PATH" (absolute), "slirp4netns[:OPTS]" where
+ * "ns:PATH" (absolute), NAME[,NAME...] of networks (`network create`),
+ * "slirp4netns[:OPTS]" where
  * OPTS are allow_host_loopback=BOOL, enable_ipv6=BOOL, mtu=N, cidr=CIDR
  * (IPv4, prefix 8..25), port_handler=slirp4netns.  Errors name the value. */
 int net_mode_parse(const char *value, struct net_mode *m, berth_error_t *err);

@@ -9,7 +9,7 @@ PKGS=(
   libarchive-dev libsubid-dev libseccomp-dev libcap-dev zlib1g-dev
   libzstd-dev
   # run time
-  uidmap fuse-overlayfs slirp4netns ca-certificates crun
+  uidmap fuse-overlayfs slirp4netns ca-certificates crun nftables
   # tests
   bats docker-registry skopeo busybox-static apache2-utils zstd jq openssl
   python3 curl tmux util-linux bc file dnsmasq-base iperf3

@@ -192,7 +192,7 @@ localhost/two:1"
 
 @test "completions: every command and subcommand is in bash, zsh and fish" {
     local group cmd f missing=()
-    for group in "" container image pod system volume; do
+    for group in "" container image network pod system volume; do
         # shellcheck disable=SC2086 # an empty group is no argument
         for cmd in $(help_commands $group); do
             for f in berth.bash _berth berth.fish; do
@@ -217,10 +217,10 @@ localhost/two:1"
 @test "completions: bash offers every long flag of each command's --help" {
     local group cmd flag cands missing=()
     local -a words
-    for group in "" container image pod system volume; do
+    for group in "" container image network pod system volume; do
         # shellcheck disable=SC2086
         for cmd in $(help_commands $group); do
-            [[ -z $group && ($cmd == container || $cmd == image || $cmd == pod || $cmd == system || $cmd == volume) ]] && continue
+            [[ -z $group && ($cmd == container || $cmd == image || $cmd == network || $cmd == pod || $cmd == system || $cmd == volume) ]] && continue
             words=(berth ${group:+"$group"} "$cmd")
             cands=$(bash_complete "${words[@]}" --)
             for flag in $(help_long_flags ${group:+"$group"} "$cmd"); do

@@ -187,7 +187,9 @@ ctr_http() {
     run_berth -125 run --rm --network slirp4netns:mtu=abc "$IMG" true
     assert_output "Error: invalid mtu \"abc\""
     run_berth -125 run --rm --network bogus "$IMG" true
-    assert_output_contains "network \"bogus\" is not supported"
+    assert_output_contains "unable to find network with name or ID bogus"
+    run_berth -125 run --rm --network 'bad/name' "$IMG" true
+    assert_output_contains "network \"bad/name\" is not supported"
     run_berth -125 run --rm --network none -p 8080:80 "$IMG" true
     assert_failure 125
 }

@@ -1,0 +1,41 @@
+/* Container networks (`network create`, `run --network NAME`).
+ *
+ * Every network is a bridge inside one shared network namespace, held by
+ * a hidden container (NETNS_HOLDER, berth-init --pause) whose slirp4netns
+ * is the way out (nftables masquerade from the networks' subnets to its
+ * tap0).  No daemon: the first container that needs the namespace starts
+ * the holder, the removal of the last one removes it.  A container on
+ * networks has a network namespace of its own and enters the holder's
+ * user namespace (rootless: the holder owns the namespaces both sides of
+ * the veth live in); its monitor runs `berth net-setup` after each create
+ * to plug a veth per network into the bridges.  Containers find each
+ * other by name through /etc/hosts, kept up to date by berth. */
+#ifndef BERTH_CMD_NETWORK_H
+#define BERTH_CMD_NETWORK_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "lib/error.h"
+
+struct store;
+
+#define NETNS_HOLDER "berth-netns"
+
+/* The holder's pid, starting (and first creating) it when needed. */
+int network_holder_pid(struct store *s, pid_t *ret, berth_error_t *err);
+/* Remove the holder when no container is on a network any more. */
+void network_holder_release(struct store *s);
+
+/* At create: the networks named in `names` (NAME[,NAME...]) must exist;
+ * the container gets an address on each (options.networks, options.ips)
+ * and the /etc/hosts of everyone on them is brought up to date. */
+int network_attach_new(struct store *s, json_t **rec, const char *names,
+                       berth_error_t *err);
+/* Rewrite every networked container's /etc/hosts block of the others on
+ * its networks. */
+void network_hosts_refresh(struct store *s);
+/* At rm: its addresses go back, the others' /etc/hosts forget it. */
+void network_detach_all(struct store *s, json_t *rec);
+
+#endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# Container networks: network create/ls/inspect/rm/prune/connect/
+# disconnect; containers on one network reach each other by name and by
+# address (a bridge in the shared namespace of berth's hidden holder);
+# nothing left behind.  Traffic stays inside namespaces the test made.
+
+load helpers
+
+setup() {
+    skip_if_no_registry
+    command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
+    [[ -x /usr/sbin/nft ]] || command -v nft >/dev/null || skip "nft (nftables) is not installed"
+    export CONTAINERS_REGISTRIES_CONF=$TEST_REGISTRIES_CONF
+    IMG=$(test_image_ref busybox)
+    berth_cmd pull -q "$IMG" >/dev/null
+}
+
+teardown() {
+    berth_cmd rm -af >/dev/null 2>&1 || true
+    berth_cmd network prune -f >/dev/null 2>&1 || true
+}
+
+@test "network create, ls, inspect, rm, prune" {
+    run_berth network create net1
+    assert_success
+    assert_output "net1"
+    run_berth network create --subnet 10.77.5.0/24 --gateway 10.77.5.254 --internal --label a=b net2
+    assert_success
+    run_berth network ls --format '{{.Name}} {{.Driver}}'
+    assert_output "net1 bridge
+net2 bridge"
+    run_berth network inspect --format '{{range .subnets}}{{.subnet}} {{.gateway}}{{end}} {{.internal}} {{.labels.a}}' net2
+    assert_output "10.77.5.0/24 10.77.5.254 true b"
+    run_berth network inspect --format '{{range .subnets}}{{.subnet}}{{end}}' net1
+    [[ $output =~ ^10\.89\.[0-9]+\.0/24$ ]] || berth_test_fail "default subnet: $output"
+    run_berth -125 network create net1
+    assert_output "Error: network name net1 already used: network already exists"
+    run_berth -125 network create --subnet 10.77.5.128/25 net3
+    assert_output_contains "already used"
+    run_berth -125 network create --subnet nonsense net3
+    assert_output_contains "invalid subnet"
+    run_berth network ls -q --filter name=net2
+    assert_output "net2"
+    run_berth network rm net1
+    assert_output "net1"
+    run_berth network prune -f
+    assert_output "net2"
+    run_berth network ls -q
+    assert_output ""
+    run_berth -125 network inspect nosuch
+    assert_output "Error: unable to find network with name or ID nosuch: network not found"
+}
+
+@test "network: two containers reach each other by name and by address" {
+    berth_cmd network create --subnet 10.88.7.0/24 lan >/dev/null
+    berth_cmd run -d --network lan --name srv "$IMG" \
+        sh -c 'while true; do echo hi-from-srv | nc -l -p 7777; done' >/dev/null
+    run_berth run --rm --network lan --name cli "$IMG" sh -c \
+        'ip -4 -o addr show eth0 | awk "{print \$4}"; grep srv /etc/hosts | cut -f1; nc -w 3 srv 7777'
+    assert_success
+    assert_line --index 0 "10.88.7.3/24"
+    assert_line --index 1 "10.88.7.2"
+    assert_line --index 2 "hi-from-srv"
+    run_berth run --rm --network lan "$IMG" nc -w 3 10.88.7.2 7777
+    assert_output "hi-from-srv"
+    run_berth inspect --format '{{.HostConfig.NetworkMode}}' srv
+    assert_output "lan"
+    # the holder of the networks' namespace is not the user's business
+    run_berth ps -a --format '{{.Names}}'
+    assert_output "srv"
+}
+
+@test "network connect and disconnect: a running container joins, then cannot reach" {
+    berth_cmd network create --subnet 10.88.8.0/24 front >/dev/null
+    berth_cmd network create --subnet 10.88.9.0/24 back >/dev/null
+    berth_cmd run -d --network back --name db "$IMG" \
+        sh -c 'while true; do echo hi-from-db | nc -l -p 5432; done' >/dev/null
+    berth_cmd run -d --network front --name app "$IMG" sleep 1000 >/dev/null
+    # different networks: no way through
+    run_berth exec app nc -w 2 10.88.9.2 5432
+    assert_output_not_contains "hi-from-db"
+    run_berth network connect back app
+    assert_success
+    run_berth exec app sh -c 'nc -w 3 db 5432'
+    assert_output "hi-from-db"
+    run_berth -125 network connect back app
+    assert_output_contains "already connected"
+    run_berth network disconnect back app
+    assert_success
+    run_berth exec app nc -w 2 10.88.9.2 5432
+    assert_output_not_contains "hi-from-db"
+    run_berth exec app grep -c db /etc/hosts
+    assert_output "0"
+}
+
+@test "network rm: a network in use is refused (2); -f removes its containers; nothing stays" {
+    berth_cmd network create busy >/dev/null
+    berth_cmd run -d --network busy --name user1 "$IMG" sleep 1000 >/dev/null
+    run_berth container exists berth-netns
+    assert_success
+    run_berth network rm busy
+    assert_failure 2
+    assert_output_contains "has associated containers with it"
+    run_berth network rm -f busy
+    assert_success
+    run_berth ps -aq
+    assert_output ""
+    # the last container gone, the holder and its slirp4netns go too
+    run_berth container exists berth-netns
+    assert_failure 1
+    run_berth -125 run --rm --network nosuch "$IMG" true
+    assert_output_contains "unable to find network with name or ID nosuch"
+    run_berth -125 run --rm --network busy2,, "$IMG" true
+    assert_failure 125
+}
