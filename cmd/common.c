@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cli.h"
 #include "lib/xalloc.h"
 
 void reg_flags_init(struct reg_flags *rf)
@@ -214,4 +215,32 @@ int multi_done(struct multi *m, berth_error_t *err)
         return 0;
     *err = m->last;
     return -1;
+}
+
+int prune_begin(const char *name, const char *summary, const char *warning,
+                struct cli_global *g, int argc, char **argv,
+                struct store **ret, berth_error_t *err)
+{
+    const struct cli_command self = {name, NULL, "[options]", summary, NULL,
+                                     NULL};
+    bool force = false;
+    const struct cli_opt opts[] = {
+        {"force", 'f', CLI_BOOL, &force, NULL,
+         "Do not prompt for confirmation"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    int optind = 0;
+    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
+    if (r != 0)
+        return r > 0 ? 0 : -1;
+    if (cli_nargs(name, argc - optind, 0, 0, err) < 0 ||
+        cli_store(g, ret, err) < 0)
+        return -1;
+    if (force)
+        return 1;
+    char line[16];
+    printf("%s\nAre you sure you want to continue? [y/N] ", warning);
+    fflush(stdout);
+    return fgets(line, sizeof line, stdin) != NULL &&
+           (line[0] == 'y' || line[0] == 'Y');
 }

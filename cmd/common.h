@@ -55,6 +55,16 @@ struct multi {
 void multi_fail(struct multi *m, berth_error_t *e);
 int multi_done(struct multi *m, berth_error_t *err);
 
+struct cli_global;
+struct store;
+/* The start of every `... prune`: parse -f/--force (and --help), no
+ * arguments, the store, and unless forced print warning and ask
+ * "Are you sure you want to continue? [y/N]".  Returns 1 to go on, 0 when
+ * done (help shown, or the user said no), -1 on error. */
+int prune_begin(const char *name, const char *summary, const char *warning,
+                struct cli_global *g, int argc, char **argv,
+                struct store **ret, berth_error_t *err);
+
 void print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

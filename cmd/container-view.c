@@ -11,6 +11,7 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "netns/ports.h"
+#include "storage/networks.h"
 #include "storage/containers.h"
 #include "storage/store.h"
 
@@ -213,5 +214,32 @@ json_t *ctr_inspect_json(struct store *s, json_t *rec)
                         ports_inspect_json(ports, nports));
     json_object_set_new(json_object_get(doc, "HostConfig"), "PortBindings",
                         ports_inspect_json(ports, nports));
+    /* container networks: podman's NetworkSettings.Networks and the
+     * first network's address as .NetworkSettings.IPAddress */
+    json_t *nets = json_object(), *ips = json_object_get(o, "ips");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "networks"), i, v) {
+        const char *n = json_string_value(v);
+        const char *ip = json_get_str(ips, n);
+        _cleanup_json_ json_t *net = NULL;
+        berth_error_t e = NULL;
+        if (n == NULL || ip == NULL || networks_lookup(s, n, &net, &e) < 0) {
+            berth_error_free(&e);
+            continue;
+        }
+        const char *slash = strchr(json_get_str(net, "subnet"), '/');
+        json_object_set_new(
+            nets, n,
+            json_pack("{s:s,s:i,s:s,s:[s]}", "IPAddress", ip, "IPPrefixLen",
+                      slash ? atoi(slash + 1) : 0, "Gateway",
+                      json_get_str(net, "gateway"), "Aliases",
+                      json_get_str(rec, "name")));
+        if (i == 0)
+            json_object_set_new(json_object_get(doc, "NetworkSettings"),
+                                "IPAddress", json_string(ip));
+    }
+    json_object_set_new(json_object_get(doc, "NetworkSettings"), "Networks",
+                        nets);
     return doc;
 }

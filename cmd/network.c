@@ -831,33 +831,13 @@ int cmd_network_rm(struct cli_global *g, int argc, char **argv,
 int cmd_network_prune(struct cli_global *g, int argc, char **argv,
                       berth_error_t *err)
 {
-    static const struct cli_command self = {
-        "network prune", NULL, "[options]", "Prune unused networks", NULL,
-        NULL};
-    bool force = false;
-    const struct cli_opt opts[] = {
-        {"force", 'f', CLI_BOOL, &force, NULL,
-         "Do not prompt for confirmation"},
-        NO_OPTS,
-    };
     struct store *s = NULL;
-    int optind = 0;
-    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
-    if (r != 0)
-        return r > 0 ? 0 : -1;
-    if (cli_nargs("network prune", argc - optind, 0, 0, err) < 0 ||
-        cli_store(g, &s, err) < 0)
-        return -1;
-    if (!force) {
-        char line[16];
-        fputs("WARNING! This will remove all networks not used by at least "
-              "one container.\nAre you sure you want to continue? [y/N] ",
-              stdout);
-        fflush(stdout);
-        if (fgets(line, sizeof line, stdin) == NULL ||
-            (line[0] != 'y' && line[0] != 'Y'))
-            return 0;
-    }
+    int r = prune_begin("network prune", "Prune unused networks",
+                        "WARNING! This will remove all networks not used by "
+                        "at least one container.",
+                        g, argc, argv, &s, err);
+    if (r <= 0)
+        return r;
     _cleanup_json_ json_t *list = NULL;
     if (networks_list(s, &list, err) < 0)
         return -1;

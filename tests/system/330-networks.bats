@@ -63,8 +63,12 @@ net2 bridge"
     assert_line --index 2 "hi-from-srv"
     run_berth run --rm --network lan "$IMG" nc -w 3 10.88.7.2 7777
     assert_output "hi-from-srv"
-    run_berth inspect --format '{{.HostConfig.NetworkMode}}' srv
-    assert_output "lan"
+    run_berth inspect --format '{{.HostConfig.NetworkMode}} {{.NetworkSettings.IPAddress}} {{(index .NetworkSettings.Networks "lan").Gateway}}' srv
+    assert_output "lan 10.88.7.2 10.88.7.1"
+    # a new life, plugged in again, same address
+    berth_cmd restart -t 0 srv >/dev/null
+    run_berth run --rm --network lan "$IMG" nc -w 3 srv 7777
+    assert_output "hi-from-srv"
     # the holder of the networks' namespace is not the user's business
     run_berth ps -a --format '{{.Names}}'
     assert_output "srv"
