@@ -48,7 +48,34 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
     struct net_mode nm;
     if (net_mode_parse(json_get_str(o, "network"), &nm, err) < 0)
         return -1;
+    _cleanup_free_ struct port_map *ports = NULL;
+    size_t n = 0;
+    ports_from_json(json_object_get(o, "ports"), &ports, &n);
     if (nm.kind == NET_BRIDGE) {
+        /* published ports: TCP through the holder's slirp4netns straight
+         * to the container's address, UDP relayed by the monitor */
+        if (n > 0) {
+            _cleanup_json_ json_t *h = NULL;
+            json_t *oo = json_object_get(rec, "options");
+            const char *net = json_string_value(
+                json_array_get(json_object_get(oo, "networks"), 0));
+            if (ctr_lookup(s, NETNS_HOLDER, &h, err) < 0)
+                return -1;
+            _cleanup_free_ char *hdir =
+                containers_run_path(s, json_get_str(h, "id"));
+            strv_append(v, "--slirp-api");
+            strv_push(v, xasprintf("%s/slirp.sock", hdir));
+            strv_append(v, "--guest-addr");
+            strv_append(v, json_get_str(json_object_get(oo, "ips"), net));
+            strv_append(v, "--net-dir");
+            strv_push(v, containers_run_path(s, json_get_str(rec, "id")));
+            for (size_t i = 0; i < n; i++) {
+                strv_append(v, "--publish");
+                strv_push(v, xasprintf("%s,%s,%d,%d", ports[i].protocol,
+                                       ports[i].host_ip, ports[i].host_port,
+                                       ports[i].container_port));
+            }
+        }
         /* the monitor plugs each life into the networks */
         _cleanup_free_ char *exe = self_exe();
         strv_append(v, "--net-hook");
@@ -79,9 +106,6 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
         strv_append(v, "--slirp-arg");
         strv_append(v, args[i]);
     }
-    _cleanup_free_ struct port_map *ports = NULL;
-    size_t n = 0;
-    ports_from_json(json_object_get(o, "ports"), &ports, &n);
     for (size_t i = 0; i < n; i++) {
         strv_append(v, "--publish");
         strv_push(v, xasprintf("%s,%s,%d,%d", ports[i].protocol,
@@ -322,14 +346,16 @@ int ctr_launch(struct store *s, json_t **rec, berth_error_t *err)
         return berth_error_new(err, errno, "pipe");
     sync_r = sync[0];
     fcntl(sync_r, F_SETFD, FD_CLOEXEC);
-    argv = monitor_argv(s, *rec, monitor, sync[1], start_fd);
-    if (monitor_net_args(s, *rec, &argv, err) < 0) {
+    berth_error_t lerr = NULL;
+    pid_t join = 0;
+    /* first: the namespaces' owner (a network's holder) must exist for
+     * the monitor's arguments */
+    if (net_join_target(s, *rec, &join, err) < 0) {
         close(sync[1]);
         return -1;
     }
-    berth_error_t lerr = NULL;
-    pid_t join = 0;
-    if (net_join_target(s, *rec, &join, err) < 0) {
+    argv = monitor_argv(s, *rec, monitor, sync[1], start_fd);
+    if (monitor_net_args(s, *rec, &argv, err) < 0) {
         close(sync[1]);
         return -1;
     }

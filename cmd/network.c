@@ -363,6 +363,17 @@ static int wire(struct store *s, json_t *rec, pid_t pid, const char *only,
             goto back;
         }
     }
+    {
+        /* slirp4netns forwards published ports straight to containers'
+         * addresses: tap0 answers its ARP for them */
+        _cleanup_close_ int pa = open("/proc/sys/net/ipv4/conf/tap0/proxy_arp",
+                                      O_WRONLY | O_CLOEXEC);
+        if (pa < 0 || write(pa, "1", 1) != 1) {
+            berth_error_new(err, errno, "enable proxy ARP on the networks' "
+                            "way out");
+            goto back;
+        }
+    }
     if (nft_apply(s, err) < 0)
         goto back;
     json_array_foreach(json_object_get(o, "networks"), i, v) {

@@ -598,12 +598,7 @@ static int parse_ports(const struct run_flags *f, json_t *cfg,
         *n = 0;
         return 0;
     }
-    if (nm.kind == NET_BRIDGE)
-        return berth_error_new(err, 0, "published ports of containers on "
-                               "networks (--network %s) are not supported "
-                               "yet: publish through slirp4netns (the "
-                               "default network)", f->network);
-    if (nm.kind != NET_SLIRP)
+    if (nm.kind != NET_SLIRP && nm.kind != NET_BRIDGE)
         return berth_error_new(err, 0, "cannot set port bindings on an "
                                "existing container network namespace: "
                                "--network %s", f->network);

@@ -92,7 +92,11 @@
  * loopback are dropped with --disable-host-loopback: the monitor binds
  * HOSTIP:HOSTPORT, and each client gets a socket of its own created in
  * the container's network namespace, connected to 127.0.0.1:CTRPORT there
- * (idle for 60 s: closed; 16 clients a port at most, the oldest goes).  A
+ * (idle for 60 s: closed; 16 clients a port at most, the oldest goes).
+ * With --slirp-api SOCK --guest-addr IP instead of --slirp4netns (a
+ * container on a network, behind its holder's slirp4netns), tcp ports are
+ * forwarded by that slirp4netns to IP:CTRPORT and removed again
+ * (remove_hostfwd) when the container stops; udp is relayed as above.  A
  * slirp4netns that exits early or a port it cannot forward fails the
  * create (the {"error"} line, with slirp4netns's last message).  It is
  * stopped (its exit fd closed) after the container exits, before a
@@ -132,6 +136,9 @@ struct monitor_opts {
     const char **rm_cmd;       /* NULL-terminated, NULL when absent */
     size_t n_runtime_args, n_rm_cmd;
     const char *slirp4netns, *net_dir; /* NULL: no network helper */
+    const char *slirp_api;  /* another's slirp4netns API socket (a network
+                               holder's): tcp ports go there */
+    const char *guest_addr; /* the container's address behind it */
     const char **slirp_args, **publish; /* NULL-terminated */
     size_t n_slirp_args, n_publish;
     const char **net_hook; /* NULL-terminated; empty: none */
@@ -203,6 +210,9 @@ void monitor_ctr_close(struct monitor_ctr *c);
 struct monitor_udp;
 struct monitor_net {
     int pid;     /* slirp4netns, 0: none */
+    int fwd_ids[64]; /* forwards added on --slirp-api, to remove */
+    size_t n_fwd;
+    const struct monitor_opts *opts;
     int exit_fd; /* closing it stops slirp4netns */
     int ctr_ns;  /* the container's network namespace, for udp */
     struct monitor_udp *udp;

@@ -224,16 +224,28 @@ static void net_last_message(const struct monitor_opts *o, char *buf,
     buf[l] = '\0';
 }
 
-/* One request on the API socket; the reply's "error" desc is the error. */
-static int net_api(const struct monitor_opts *o, const char *req, char *err)
+/* One request on the API socket (ours in --net-dir, or --slirp-api); the
+ * reply's "error" desc is the error, its "id" goes to *ret_id. */
+static int net_api(const struct monitor_opts *o, const char *req, int *ret_id,
+                   char *err)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int dfd = open(o->net_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char dir[4096];
+    const char *name = NET_API;
+    snprintf(dir, sizeof dir, "%s", o->slirp_api ? o->slirp_api : o->net_dir);
+    if (o->slirp_api) {
+        char *sl = strrchr(dir, '/');
+        if (sl == NULL)
+            return monitor_err(err, 0, "invalid --slirp-api %s", o->slirp_api);
+        *sl = '\0';
+        name = strrchr(o->slirp_api, '/') + 1;
+    }
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return monitor_err(err, errno, "open %s", o->net_dir);
+        return monitor_err(err, errno, "open %s", dir);
     /* the directory may be longer than sun_path: reach it by our fd */
     snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dfd,
-             NET_API);
+             name);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
         int e = errno;
@@ -268,8 +280,14 @@ static int net_api(const struct monitor_opts *o, const char *req, char *err)
             *qe = '\0';
         return monitor_err(err, 0, "%s", q ? q + 1 : reply);
     }
+    const char *id = strstr(reply, "\"id\"");
+    if (ret_id && id && (id = strchr(id, ':')) != NULL)
+        *ret_id = atoi(id + 1);
     return 0;
 }
+
+static int net_publish_all(struct monitor_net *n, const struct monitor_opts *o,
+                           int ctr_pid, char *err);
 
 /* --publish PROTO,HOSTIP,HOSTPORT,CTRPORT */
 static int net_publish(struct monitor_net *n, const struct monitor_opts *o,
@@ -286,16 +304,23 @@ static int net_publish(struct monitor_net *n, const struct monitor_opts *o,
     memcpy(ip, c1 + 1, (size_t)(c2 - c1 - 1));
     if (strcmp(proto, "udp") == 0)
         return udp_bind(n, ip, hp, cp, err);
-    char req[512];
+    char req[512], guest[96] = "";
+    if (o->guest_addr)
+        snprintf(guest, sizeof guest, ", \"guest_addr\": \"%s\"",
+                 o->guest_addr);
     snprintf(req, sizeof req,
              "{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": "
              "\"%s\", \"host_addr\": \"%s\", \"host_port\": %d, "
-             "\"guest_port\": %d}}",
-             proto, ip[0] ? ip : "0.0.0.0", hp, cp);
+             "\"guest_port\": %d%s}}",
+             proto, ip[0] ? ip : "0.0.0.0", hp, cp, guest);
     char why[MONITOR_ERR_LEN];
-    if (net_api(o, req, why) < 0)
+    int id = -1;
+    if (net_api(o, req, &id, why) < 0)
         return monitor_err(err, 0, "cannot publish %s port %d: %s", proto, hp,
                            why);
+    /* on another's slirp4netns the forward outlives us unless removed */
+    if (o->slirp_api && id >= 0 && n->n_fwd < sizeof n->fwd_ids / sizeof(int))
+        n->fwd_ids[n->n_fwd++] = id;
     return 0;
 }
 
@@ -361,9 +386,12 @@ int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
                       int ctr_pid, char *err)
 {
     int ready[2], ex[2];
-    *n = (struct monitor_net){.pid = 0, .exit_fd = -1, .ctr_ns = -1};
-    if (o->slirp4netns == NULL)
+    *n = (struct monitor_net){.pid = 0, .exit_fd = -1, .ctr_ns = -1,
+                              .opts = o};
+    if (o->slirp4netns == NULL && o->n_publish == 0)
         return 0;
+    if (o->slirp4netns == NULL)
+        return net_publish_all(n, o, ctr_pid, err);
     if (pipe2(ready, O_CLOEXEC) < 0)
         return monitor_err(err, errno, "pipe");
     if (pipe2(ex, O_CLOEXEC) < 0) {
@@ -393,6 +421,13 @@ int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
                                    "network%s%s",
                            last[0] ? ": " : "", last);
     }
+    return net_publish_all(n, o, ctr_pid, err);
+}
+
+/* The ports, once the way in exists (our slirp4netns or another's). */
+static int net_publish_all(struct monitor_net *n, const struct monitor_opts *o,
+                           int ctr_pid, char *err)
+{
     char nspath[64];
     snprintf(nspath, sizeof nspath, "/proc/%d/ns/net", ctr_pid);
     n->ctr_ns = open(nspath, O_RDONLY | O_CLOEXEC);
@@ -411,6 +446,17 @@ int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
 
 void monitor_net_stop(struct monitor_net *n)
 {
+    /* a network holder's slirp4netns stays: take our forwards back */
+    for (size_t i = 0; i < n->n_fwd && n->opts; i++) {
+        char req[128], why[MONITOR_ERR_LEN];
+        snprintf(req, sizeof req,
+                 "{\"execute\": \"remove_hostfwd\", \"arguments\": "
+                 "{\"id\": %d}}",
+                 n->fwd_ids[i]);
+        if (net_api(n->opts, req, NULL, why) < 0)
+            monitor_warn("remove port forward %d: %s", n->fwd_ids[i], why);
+    }
+    n->n_fwd = 0;
     for (size_t i = 0; i < n->n_udp; i++) {
         close(n->udp[i].fd);
         for (size_t j = 0; j < UDP_SESSIONS; j++)

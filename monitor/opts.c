@@ -12,7 +12,7 @@ enum {
     OPT_LOG_MAX_SIZE, OPT_TERMINAL, OPT_STDIN, OPT_ATTACH_SOCKET, OPT_RUNTIME,
     OPT_RUNTIME_ARG, OPT_RM_CMD, OPT_RESTART, OPT_SYNC_FD, OPT_START_FD,
     OPT_DETACH_KEYS, OPT_PID_FILE, OPT_SLIRP4NETNS, OPT_SLIRP_ARG,
-    OPT_NET_DIR, OPT_PUBLISH, OPT_NET_HOOK,
+    OPT_NET_DIR, OPT_PUBLISH, OPT_NET_HOOK, OPT_SLIRP_API, OPT_GUEST_ADDR,
 };
 
 static const struct option monitor_long_opts[] = {
@@ -38,6 +38,8 @@ static const struct option monitor_long_opts[] = {
     {"net-dir", required_argument, NULL, OPT_NET_DIR},
     {"publish", required_argument, NULL, OPT_PUBLISH},
     {"net-hook", required_argument, NULL, OPT_NET_HOOK},
+    {"slirp-api", required_argument, NULL, OPT_SLIRP_API},
+    {"guest-addr", required_argument, NULL, OPT_GUEST_ADDR},
     {NULL, 0, NULL, 0},
 };
 
@@ -136,6 +138,8 @@ static int monitor_opt_one(struct monitor_opts *o, int c, const char *arg,
     case OPT_SLIRP_ARG: o->slirp_args[o->n_slirp_args++] = arg; break;
     case OPT_PUBLISH: o->publish[o->n_publish++] = arg; break;
     case OPT_NET_HOOK: o->net_hook[o->n_net_hook++] = arg; break;
+    case OPT_SLIRP_API: o->slirp_api = arg; break;
+    case OPT_GUEST_ADDR: o->guest_addr = arg; break;
     case OPT_SYNC_FD: return monitor_opt_fd(arg, &o->sync_fd, err);
     case OPT_START_FD: return monitor_opt_fd(arg, &o->start_fd, err);
     case OPT_RESTART:

@@ -119,3 +119,50 @@ net2 bridge"
     run_berth -125 run --rm --network busy2,, "$IMG" true
     assert_failure 125
 }
+
+@test "network: -p publishes a container on a network (TCP and UDP); the port is freed at stop" {
+    command -v gcc >/dev/null || skip "no gcc to build the UDP echo server"
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    gcc -O2 -static -o "$BATS_TEST_TMPDIR/bin/udp-echo" "$BATS_TEST_DIRNAME/../lib/udp-echo.c"
+    chmod a+x "$BATS_TEST_TMPDIR"
+    chmod -R a+rX "$BATS_TEST_TMPDIR/bin"
+    local tp up
+    tp=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    up=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    berth_cmd network create pubnet >/dev/null
+    berth_cmd run -d --network pubnet --name web -p "127.0.0.1:$tp:80" "$IMG" sh -c \
+        'mkdir -p /www && echo hello-from-net >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+    berth_cmd run -d --network pubnet --name echo -v "$BATS_TEST_TMPDIR/bin:/x:ro" \
+        -p "127.0.0.1:$up:5353/udp" "$IMG" /x/udp-echo 5353 >/dev/null
+    local i out=
+    for i in $(seq 1 100); do
+        out=$(curl -fsS --max-time 2 "http://127.0.0.1:$tp/" 2>/dev/null) && break
+        sleep 0.1
+    done
+    assert_equal "$out" "hello-from-net" "TCP through the holder's slirp4netns"
+    run python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+for _ in range(50):
+    s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recvfrom(100)[0].decode()); sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)' "$up"
+    assert_output "echo:ping"
+    run_berth port web
+    assert_output "80/tcp -> 127.0.0.1:$tp"
+    berth_cmd stop -t 0 web >/dev/null
+    run curl -fsS --max-time 2 "http://127.0.0.1:$tp/"
+    assert_failure
+    # the freed port: another container takes it
+    berth_cmd run -d --network pubnet --name web2 -p "127.0.0.1:$tp:80" "$IMG" sh -c \
+        'mkdir -p /www && echo hello-from-web2 >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+    out=
+    for i in $(seq 1 100); do
+        out=$(curl -fsS --max-time 2 "http://127.0.0.1:$tp/" 2>/dev/null) && break
+        sleep 0.1
+    done
+    assert_equal "$out" "hello-from-web2" "the port after the first container stopped"
+}
