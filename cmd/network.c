@@ -123,6 +123,10 @@ int network_holder_pid(struct store *s, pid_t *ret, berth_error_t *err)
 {
     _cleanup_json_ json_t *rec = NULL;
     berth_error_t e = NULL;
+    /* one creator and starter at a time: parallel runs on networks */
+    _cleanup_close_ int lock = -1;
+    if (store_lock(s, "netns-holder", &lock, err) < 0)
+        return -1;
     if (ctr_lookup(s, NETNS_HOLDER, &rec, &e) < 0) {
         if (e->errnum != ENOENT) {
             *err = e;
@@ -153,7 +157,9 @@ void network_holder_release(struct store *s)
 {
     _cleanup_json_ json_t *all = NULL;
     berth_error_t e = NULL;
-    if (containers_list(s, &all, &e) < 0) {
+    _cleanup_close_ int lock = -1;
+    if (store_lock(s, "netns-holder", &lock, &e) < 0 ||
+        containers_list(s, &all, &e) < 0) {
         berth_error_free(&e);
         return;
     }

@@ -166,3 +166,23 @@ sys.exit(1)' "$up"
     done
     assert_equal "$out" "hello-from-web2" "the port after the first container stopped"
 }
+
+@test "network: containers started in parallel on one network share one holder" {
+    berth_cmd network create par >/dev/null
+    local i pids=()
+    for i in 1 2 3 4 5 6; do
+        "$BERTH" --root "$(berth_store)/root" --runroot "$(berth_store)/runroot" \
+            run -d --network par --name "p$i" "$IMG" sleep 100 >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || berth_test_fail "run $((i + 1)): $(cat "$BATS_TEST_TMPDIR/out$((i + 1))")"
+    done
+    run_berth ps --format '{{.Names}}'
+    assert_equal "$(wc -l <<<"$output")" 6 "running containers"
+    # six distinct addresses
+    run_berth inspect --format '{{.NetworkSettings.IPAddress}}' p1 p2 p3 p4 p5 p6
+    assert_equal "$(sort -u <<<"$output" | wc -l)" 6 "distinct addresses"
+    run_berth container exists berth-netns
+    assert_success
+}
