@@ -146,3 +146,24 @@ hi-from-srv"
     run_berth pod ps --format '{{.Name}}'
     assert_output "busy"
 }
+
+@test "pod: kill -9 of the infra's monitor; pod rm -f still removes everything" {
+    berth_cmd pod create --name k9 >/dev/null
+    berth_cmd run -d --pod k9 --name member "$IMG" sleep 100 >/dev/null
+    local infra mpid spid i
+    infra=$(berth_cmd pod inspect --format '{{.InfraContainerId}}' k9)
+    mpid=$(cat "$(berth_store)/runroot/containers/$infra/monitor.pid")
+    spid=$(pgrep -P "$mpid" -x slirp4netns)
+    kill -9 "$mpid"
+    for i in $(seq 1 100); do
+        [[ -n $spid && -e /proc/$spid ]] || break
+        sleep 0.05
+    done
+    [[ -z $spid || ! -e /proc/$spid ]] || berth_test_fail "the infra's slirp4netns outlived its monitor"
+    run_berth pod rm -f k9
+    assert_success
+    run_berth ps -aq
+    assert_output ""
+    run_berth pod ps -q
+    assert_output ""
+}

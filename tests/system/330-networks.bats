@@ -186,3 +186,25 @@ sys.exit(1)' "$up"
     run_berth container exists berth-netns
     assert_success
 }
+
+@test "network: kill -9 of the holder's monitor: its slirp4netns goes; rm of the last container removes the holder" {
+    berth_cmd network create k9 >/dev/null
+    berth_cmd run -d --network k9 --name victim "$IMG" sleep 100 >/dev/null
+    local hid mpid spid i
+    hid=$(berth_cmd inspect --format '{{.Id}}' berth-netns)
+    mpid=$(cat "$(berth_store)/runroot/containers/$hid/monitor.pid")
+    spid=$(pgrep -P "$mpid" -x slirp4netns)
+    [[ -n $spid ]] || berth_test_fail "no slirp4netns under the holder's monitor $mpid"
+    kill -9 "$mpid"
+    for i in $(seq 1 100); do
+        [[ -e /proc/$spid ]] || break
+        sleep 0.05
+    done
+    [[ ! -e /proc/$spid ]] || berth_test_fail "the holder's slirp4netns $spid outlived its monitor"
+    run_berth rm -f victim
+    assert_success
+    run_berth container exists berth-netns
+    assert_failure 1
+    run_berth ps -aq
+    assert_output ""
+}
