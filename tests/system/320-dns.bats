@@ -68,4 +68,12 @@ setup() {
     assert_success
     assert_line --index 0 "nameserver 10.0.2.3"
     assert_line "Address: 10.1.2.3"
+    # an --internal network has no way out: the same query gets nowhere
+    berth_cmd network create --internal closed >/dev/null
+    run unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
+        "$BATS_TEST_TMPDIR/resolv.conf" "$BERTH" --root "$(berth_store)/root" \
+        --runroot "$(berth_store)/runroot" run --rm --network closed "$IMG" \
+        nslookup -type=a -timeout=2 dns-test.berth.internal
+    berth_cmd network rm -f closed >/dev/null
+    assert_output_not_contains "Address: 10.1.2.3"
 }
