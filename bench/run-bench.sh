@@ -47,8 +47,10 @@ B=("$BERTH" --root "$work/b/root" --runroot "$work/b/run")
 "${B[@]}" run --rm "$img" true # warm the page cache and the driver probe
 b=$(median_ms "${B[@]}" run --rm --network none "$img" true)
 echo "berth run --rm --network none busybox true: ${b} ms (median of $RUNS)"
-bs=$(median_ms "${B[@]}" run --rm "$img" true)
-echo "berth run --rm busybox true (default network, slirp4netns): ${bs} ms (median of $RUNS)"
+bs=$(median_ms "${B[@]}" run --rm --network slirp4netns "$img" true)
+echo "berth run --rm --network slirp4netns busybox true: ${bs} ms (median of $RUNS)"
+bd=$(median_ms "${B[@]}" run --rm "$img" true)
+echo "berth run --rm busybox true (default network$([ "$(id -u)" -eq 0 ] && echo ": the bridge")): ${bd} ms (median of $RUNS)"
 
 "${B[@]}" run -d --name idle "$img" sleep 600 >/dev/null
 id=$("${B[@]}" inspect --format '{{.Id}}' idle)

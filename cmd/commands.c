@@ -205,6 +205,7 @@ const struct cli_command berth_commands[] = {
      "Pause all the processes in one or more containers", cmd_pause, NULL},
     {"network", NULL, "COMMAND", "Manage networks", NULL, network_commands},
     {"net-setup", NULL, "CONTAINER --pid PID", NULL, cmd_net_setup, NULL},
+    {"net-teardown", NULL, "CONTAINER", NULL, cmd_net_teardown, NULL},
     {"pod", NULL, "COMMAND", "Manage pods", NULL, pod_commands},
     {"port", NULL, "[options] CONTAINER [PRIVATE_PORT[/PROTO]]",
      "List port mappings or a specific mapping for the container", cmd_port,

@@ -39,6 +39,7 @@ BERTH_CMD(rm);
 BERTH_CMD(ps);
 BERTH_CMD(port);
 BERTH_CMD(net_setup);
+BERTH_CMD(net_teardown);
 BERTH_CMD(network_connect);
 BERTH_CMD(network_create);
 BERTH_CMD(network_disconnect);

@@ -54,7 +54,20 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
     if (nm.kind == NET_BRIDGE) {
         /* published ports: TCP through the holder's slirp4netns straight
          * to the container's address, UDP relayed by the monitor */
-        if (n > 0) {
+        if (n > 0 && network_rootful()) {
+            /* root: DNAT rules, taken back after each exit */
+            _cleanup_free_ char *exe0 = self_exe();
+            const char *down[] = {exe0, NULL, NULL, "net-teardown",
+                                  json_get_str(rec, "id")};
+            _cleanup_free_ char *r1 = xasprintf("--root=%s", s->root);
+            _cleanup_free_ char *r2 = xasprintf("--runroot=%s", s->runroot);
+            down[1] = r1;
+            down[2] = r2;
+            for (size_t i = 0; i < 5; i++) {
+                strv_append(v, "--net-hook-down");
+                strv_append(v, down[i]);
+            }
+        } else if (n > 0) {
             _cleanup_json_ json_t *h = NULL;
             json_t *oo = json_object_get(rec, "options");
             const char *net = json_string_value(
@@ -132,7 +145,7 @@ static int net_join_target(struct store *s, json_t *rec, pid_t *ret,
         return -1;
     /* container networks: the holder's user namespace, our own netns */
     if (nm.kind == NET_BRIDGE)
-        return network_holder_pid(s, ret, err);
+        return network_rootful() ? 0 : network_holder_pid(s, ret, err);
     const char *target = json_get_str(join, "container");
     if (target == NULL && nm.kind == NET_CONTAINER)
         target = nm.target;

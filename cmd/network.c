@@ -28,6 +28,7 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 #include "netns/netlink.h"
+#include "netns/ports.h"
 #include "rootless/userns.h"
 #include "storage/containers.h"
 #include "storage/networks.h"
@@ -35,6 +36,9 @@
 
 #define NO_OPTS {NULL, 0, 0, NULL, NULL, NULL}
 #define HOSTS_MARK "# berth: containers on the same networks\n"
+
+static int nft_apply(struct store *s, berth_error_t *err);
+static char *ports_marker(struct store *s, const char *id);
 
 /* ---- which containers are on which network ---- */
 
@@ -115,6 +119,34 @@ void network_hosts_refresh(struct store *s)
         if (on_any_network(rec))
             hosts_refresh_one(s, rec, all);
     }
+}
+
+/* ---- root's default network ---- */
+
+int network_default(struct store *s, const char **ret, berth_error_t *err)
+{
+    *ret = NULL;
+    if (!network_rootful())
+        return 0;
+    _cleanup_json_ json_t *n = NULL;
+    berth_error_t e = NULL;
+    if (networks_lookup(s, NETWORK_DEFAULT, &n, &e) < 0) {
+        berth_error_free(&e);
+        struct network_opts o = {NETWORK_DEFAULT, "10.88.0.0/16", NULL, false,
+                                 NULL, "berth0"};
+        /* parallel first runs race to create it: whoever loses finds it */
+        if (networks_create(s, &o, &n, &e) < 0) {
+            berth_error_t e2 = NULL;
+            if (networks_lookup(s, NETWORK_DEFAULT, &n, &e2) < 0) {
+                berth_error_free(&e2);
+                *err = e;
+                return berth_error_prefix(err, "the default network");
+            }
+        }
+        berth_error_free(&e);
+    }
+    *ret = NETWORK_DEFAULT;
+    return 0;
 }
 
 /* ---- the holder ---- */
@@ -226,6 +258,14 @@ fail:;
 
 void network_detach_all(struct store *s, json_t *rec)
 {
+    if (network_rootful()) {
+        /* its published ports leave the DNAT rules */
+        _cleanup_free_ char *marker = ports_marker(s, json_get_str(rec, "id"));
+        berth_error_t e2 = NULL;
+        if (unlink(marker) == 0 && nft_apply(s, &e2) < 0)
+            print_warning("%s", e2->msg);
+        berth_error_free(&e2);
+    }
     json_t *o = json_object_get(rec, "options");
     size_t i;
     json_t *n;
@@ -240,6 +280,42 @@ void network_detach_all(struct store *s, json_t *rec)
     }
     network_hosts_refresh(s);
     network_holder_release(s);
+}
+
+/* A removed network's bridge goes too (root: it lives in the host's
+ * namespace; a user's goes with the holder). */
+static int network_delete_all(struct store *s, const char *name,
+                              berth_error_t *err)
+{
+    _cleanup_json_ json_t *n = NULL;
+    if (network_rootful() && networks_lookup(s, name, &n, err) < 0)
+        return -1;
+    if (networks_delete(s, name, err) < 0)
+        return -1;
+    if (n) {
+        berth_error_t e = NULL;
+        if (nl_link_delete(json_get_str(n, "bridge"), &e) < 0 ||
+            nft_apply(s, &e) < 0)
+            print_warning("%s", e->msg);
+        berth_error_free(&e);
+    }
+    return 0;
+}
+
+void network_remove_all(struct store *s)
+{
+    _cleanup_json_ json_t *list = NULL;
+    berth_error_t e = NULL;
+    if (networks_list(s, &list, &e) < 0) {
+        berth_error_free(&e);
+        return;
+    }
+    size_t i;
+    json_t *n;
+    json_array_foreach(list, i, n) {
+        if (network_delete_all(s, json_get_str(n, "name"), &e) < 0)
+            berth_error_free(&e);
+    }
 }
 
 /* ---- wiring a container in (net-setup, connect) ---- */
@@ -257,43 +333,135 @@ static char *veth_name(const char *ctr_id, json_t *net)
     return xasprintf("bv%.6s%.5s", ctr_id, json_get_str(net, "id"));
 }
 
-/* masquerade from every non-internal network to slirp4netns's tap0,
- * nothing from internal ones, nothing from one network to another: the
- * whole berth table, rewritten */
+/* As root, networks live in the host's namespace (podman's bridge):
+ * masquerade to anywhere, ports by DNAT.  For a user they live in the
+ * holder's namespace, whose way out is slirp4netns's tap0. */
+bool network_rootful(void)
+{
+    return geteuid() == 0 && !userns_in_child();
+}
+
+static char *append(char *script, char *line)
+{
+    char *x = xasprintf("%s%s", script, line);
+    free(script);
+    free(line);
+    return x;
+}
+
+/* RUNROOT/containers/ID/ports.active: a running container's published
+ * ports are in the DNAT rules (root only) */
+static char *ports_marker(struct store *s, const char *id)
+{
+    _cleanup_free_ char *dir = containers_run_path(s, id);
+    return xasprintf("%s/ports.active", dir);
+}
+
+/* DNAT for the published ports of running containers on networks */
+static char *nft_ports(struct store *s, char *script)
+{
+    _cleanup_json_ json_t *all = NULL;
+    berth_error_t e = NULL;
+    if (containers_list(s, &all, &e) < 0) {
+        berth_error_free(&e);
+        return script;
+    }
+    size_t i;
+    json_t *rec;
+    json_array_foreach(all, i, rec) {
+        json_t *o = json_object_get(rec, "options");
+        const char *net = json_string_value(
+            json_array_get(json_object_get(o, "networks"), 0));
+        const char *ip = net ? json_get_str(json_object_get(o, "ips"), net)
+                             : NULL;
+        _cleanup_free_ char *marker = ports_marker(s, json_get_str(rec, "id"));
+        if (ip == NULL || !fs_exists(marker))
+            continue;
+        _cleanup_free_ struct port_map *m = NULL;
+        size_t n = 0;
+        ports_from_json(json_object_get(o, "ports"), &m, &n);
+        for (size_t k = 0; k < n; k++) {
+            _cleanup_free_ char *match =
+                m[k].host_ip[0] ? xasprintf("ip daddr %s", m[k].host_ip)
+                                : xstrdup("fib daddr type local");
+            static const char *const chains[] = {"nat_pre", "nat_local"};
+            for (size_t c = 0; c < 2; c++)
+                script = append(
+                    script,
+                    xasprintf("add rule ip berth %s %s %s dport %d dnat to "
+                              "%s:%d\n",
+                              chains[c], match, m[k].protocol, m[k].host_port,
+                              ip, m[k].container_port));
+        }
+    }
+    return script;
+}
+
+/* masquerade out of every non-internal network (root: to anywhere else;
+ * a user: to slirp4netns's tap0), nothing out of internal ones, nothing
+ * from one network to another, published ports (root): the whole berth
+ * table, rewritten */
 static int nft_apply(struct store *s, berth_error_t *err)
 {
     _cleanup_json_ json_t *nets = NULL;
     if (networks_list(s, &nets, err) < 0)
         return -1;
-    _cleanup_free_ char *script = xstrdup(
+    bool root = network_rootful();
+    char *script = xstrdup(
         "add table ip berth\n"
         "add chain ip berth nat_out { type nat hook postrouting priority "
         "srcnat; }\n"
         "add chain ip berth filter_fwd { type filter hook forward priority 0; }\n"
         "flush chain ip berth nat_out\nflush chain ip berth filter_fwd\n");
+    if (root)
+        script = append(script, xstrdup(
+            "add chain ip berth nat_pre { type nat hook prerouting priority "
+            "dstnat; }\n"
+            "add chain ip berth nat_local { type nat hook output priority "
+            "-100; }\n"
+            "flush chain ip berth nat_pre\nflush chain ip berth nat_local\n"));
+    _cleanup_free_ char *bridges = xstrdup("");
     size_t i;
     json_t *n;
     json_array_foreach(nets, i, n) {
-        char *x;
+        char *x = xasprintf("%s%s\"%s\"", bridges, i ? ", " : "",
+                            json_get_str(n, "bridge"));
+        free(bridges);
+        bridges = x;
+    }
+    json_array_foreach(nets, i, n) {
+        const char *br = json_get_str(n, "bridge");
+        const char *sub = json_get_str(n, "subnet");
         /* networks are apart from each other (bridged traffic within one
          * network reaches this hook too where br_netfilter is loaded);
          * an internal one has no way out either */
         if (json_is_true(json_object_get(n, "internal")))
-            x = xasprintf("%sadd rule ip berth filter_fwd iifname \"%s\" "
-                          "oifname != \"%s\" drop\n",
-                          script, json_get_str(n, "bridge"),
-                          json_get_str(n, "bridge"));
+            script = append(script,
+                            xasprintf("add rule ip berth filter_fwd iifname "
+                                      "\"%s\" oifname != \"%s\" drop\n",
+                                      br, br));
+        else if (root)
+            script = append(
+                script,
+                xasprintf("add rule ip berth filter_fwd iifname \"%s\" "
+                          "oifname != \"%s\" oifname { %s } drop\n"
+                          "add rule ip berth nat_out ip saddr %s ip daddr != "
+                          "%s masquerade\n"
+                          "add rule ip berth nat_out ip saddr 127.0.0.0/8 "
+                          "oifname \"%s\" masquerade\n",
+                          br, br, bridges, sub, sub, br));
         else
-            x = xasprintf("%sadd rule ip berth filter_fwd iifname \"%s\" "
+            script = append(
+                script,
+                xasprintf("add rule ip berth filter_fwd iifname \"%s\" "
                           "oifname != { \"%s\", \"tap0\" } drop\n"
                           "add rule ip berth nat_out ip saddr %s oifname "
                           "\"tap0\" masquerade\n",
-                          script, json_get_str(n, "bridge"),
-                          json_get_str(n, "bridge"),
-                          json_get_str(n, "subnet"));
-        free(script);
-        script = x;
+                          br, br, sub));
     }
+    if (root)
+        script = nft_ports(s, script);
+    _cleanup_free_ char *owned = script;
     /* a user's $PATH often lacks the sbin directories nft lives in */
     _cleanup_free_ char *nft = fs_find_exec("nft");
     if (nft == NULL)
@@ -313,14 +481,22 @@ static int nft_apply(struct store *s, berth_error_t *err)
         _exit(127);
     }
     close(pfd[0]);
-    (void)!write(pfd[1], script, strlen(script));
+    (void)!write(pfd[1], owned, strlen(owned));
     close(pfd[1]);
     int st = 0;
     while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return berth_error_new(err, 0, "nft could not set up the networks' "
-                               "masquerade");
+                               "rules");
+    return 0;
+}
+
+static int write_sysctl(const char *path, berth_error_t *err)
+{
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "1", 1) != 1)
+        return berth_error_new(err, errno, "write 1 to %s", path);
     return 0;
 }
 
@@ -346,42 +522,35 @@ static int wire(struct store *s, json_t *rec, pid_t pid, const char *only,
 {
     json_t *o = json_object_get(rec, "options");
     const char *id = json_get_str(rec, "id");
+    bool root = network_rootful();
     _cleanup_json_ json_t *holder = NULL;
-    if (ctr_lookup(s, NETNS_HOLDER, &holder, err) < 0)
-        return -1;
-    pid_t hpid = (pid_t)json_get_int(json_object_get(holder, "state"), "pid",
-                                     0);
     _cleanup_close_ int self = -1, hns = -1, cns = -1;
-    if (ns_open(getpid(), &self, err) < 0 || ns_open(hpid, &hns, err) < 0 ||
-        ns_open(pid, &cns, err) < 0)
+    if (ns_open(getpid(), &self, err) < 0 || ns_open(pid, &cns, err) < 0)
         return -1;
+    if (!root) {
+        if (ctr_lookup(s, NETNS_HOLDER, &holder, err) < 0 ||
+            ns_open((pid_t)json_get_int(json_object_get(holder, "state"),
+                                        "pid", 0),
+                    &hns, err) < 0)
+            return -1;
+    }
     int r = -1;
     size_t i;
     json_t *v;
-    if (ns_enter(hns, err) < 0)
+    if (!root && ns_enter(hns, err) < 0)
         return -1;
-    {
-        _cleanup_close_ int fwd =
-            open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-        if (fwd < 0 || write(fwd, "1", 1) != 1) {
-            berth_error_new(err, errno, "enable forwarding in the networks' "
-                            "namespace");
-            goto back;
-        }
-    }
-    {
-        /* slirp4netns forwards published ports straight to containers'
-         * addresses: tap0 answers its ARP for them */
-        _cleanup_close_ int pa = open("/proc/sys/net/ipv4/conf/tap0/proxy_arp",
-                                      O_WRONLY | O_CLOEXEC);
-        if (pa < 0 || write(pa, "1", 1) != 1) {
-            berth_error_new(err, errno, "enable proxy ARP on the networks' "
-                            "way out");
-            goto back;
-        }
-    }
-    if (nft_apply(s, err) < 0)
+    if (write_sysctl("/proc/sys/net/ipv4/ip_forward", err) < 0)
         goto back;
+    /* slirp4netns forwards published ports straight to containers'
+     * addresses: tap0 answers its ARP for them */
+    if (!root && write_sysctl("/proc/sys/net/ipv4/conf/tap0/proxy_arp", err) < 0)
+        goto back;
+    if (root && json_object_size(json_object_get(o, "ports")) +
+                        json_array_size(json_object_get(o, "ports")) > 0) {
+        _cleanup_free_ char *marker = ports_marker(s, id);
+        if (fs_write_file_atomic(marker, "", 0, 0600, err) < 0)
+            goto back;
+    }
     json_array_foreach(json_object_get(o, "networks"), i, v) {
         const char *name = json_string_value(v);
         _cleanup_json_ json_t *net = NULL;
@@ -395,13 +564,19 @@ static int wire(struct store *s, json_t *rec, pid_t pid, const char *only,
         berth_error_t e = NULL;
         if (nl_link_delete(hv, &e) < 0)
             berth_error_free(&e);
+        _cleanup_free_ char *localnet =
+            xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", br);
         if (nl_bridge_ensure(br, err) < 0 ||
+            /* DNAT of ports published on the host's loopback (root) */
+            (root && write_sysctl(localnet, err) < 0) ||
             nl_addr_add(br, json_get_str(net, "gateway"),
                         prefix_of(json_get_str(net, "subnet")), err) < 0 ||
             nl_veth_create(hv, cv, cns, err) < 0 ||
             nl_link_set_master(hv, br, err) < 0 || nl_link_up(hv, err) < 0)
             goto back;
     }
+    if (nft_apply(s, err) < 0)
+        goto back;
     if (ns_enter(cns, err) < 0)
         goto back;
     if (nl_link_up("lo", err) < 0)
@@ -460,6 +635,35 @@ int cmd_net_setup(struct cli_global *g, int argc, char **argv,
     return wire(s, rec, (pid_t)pid, NULL, err);
 }
 
+/* `berth net-teardown ID --pid PID`: the monitor's hook after each exit:
+ * a container's published ports leave the DNAT rules (root). */
+int cmd_net_teardown(struct cli_global *g, int argc, char **argv,
+                     berth_error_t *err)
+{
+    static const struct cli_command self = {
+        "net-teardown", NULL, "CONTAINER", NULL, NULL, NULL};
+    int pid = 0;
+    const struct cli_opt opts[] = {
+        {"pid", 0, CLI_INT, &pid, "int", "The container's init (unused)"},
+        NO_OPTS,
+    };
+    struct store *s = NULL;
+    int optind = 0;
+    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
+    if (r != 0)
+        return r > 0 ? 0 : -1;
+    if (cli_nargs("net-teardown", argc - optind, 1, 1, err) < 0 ||
+        cli_store(g, &s, err) < 0)
+        return -1;
+    _cleanup_json_ json_t *rec = NULL;
+    if (ctr_lookup(s, argv[optind], &rec, err) < 0)
+        return -1;
+    _cleanup_free_ char *marker = ports_marker(s, json_get_str(rec, "id"));
+    if (unlink(marker) < 0)
+        return 0;
+    return nft_apply(s, err);
+}
+
 /* ---- connect, disconnect: running containers change now ---- */
 
 struct live {
@@ -478,12 +682,15 @@ static int live_fn(void *arg, berth_error_t *err)
     /* the host end's removal takes the pair away */
     _cleanup_json_ json_t *holder = NULL, *net = NULL;
     _cleanup_close_ int self = -1, hns = -1;
-    if (ctr_lookup(l->s, NETNS_HOLDER, &holder, err) < 0 ||
-        networks_lookup(l->s, l->net, &net, err) < 0 ||
-        ns_open(getpid(), &self, err) < 0 ||
-        ns_open((pid_t)json_get_int(json_object_get(holder, "state"), "pid", 0),
-                &hns, err) < 0 ||
-        ns_enter(hns, err) < 0)
+    if (networks_lookup(l->s, l->net, &net, err) < 0 ||
+        ns_open(getpid(), &self, err) < 0)
+        return -1;
+    if (!network_rootful() &&
+        (ctr_lookup(l->s, NETNS_HOLDER, &holder, err) < 0 ||
+         ns_open((pid_t)json_get_int(json_object_get(holder, "state"), "pid",
+                                     0),
+                 &hns, err) < 0 ||
+         ns_enter(hns, err) < 0))
         return -1;
     _cleanup_free_ char *hv = veth_name(json_get_str(l->rec, "id"), net);
     int r = nl_link_delete(hv, err);
@@ -571,7 +778,7 @@ static int connect_cmd(struct cli_global *g, int argc, char **argv, bool add,
     if (st && strcmp(st, "running") == 0) {
         pid_t hpid = 0;
         struct live l = {s, add ? upd : rec, name, add};
-        if (network_holder_pid(s, &hpid, err) < 0 ||
+        if ((!network_rootful() && network_holder_pid(s, &hpid, err) < 0) ||
             userns_run_in(hpid, live_fn, &l, err) < 0)
             return -1;
     }
@@ -657,7 +864,7 @@ int cmd_network_create(struct cli_global *g, int argc, char **argv,
         json_object_set_new(lab, k, json_string(eq ? eq + 1 : ""));
     }
     struct network_opts o = {optind < argc ? argv[optind] : NULL, subnet,
-                             gateway, internal, lab};
+                             gateway, internal, lab, NULL};
     if (networks_create(s, &o, &n, err) < 0)
         return -1;
     printf("%s\n", json_get_str(n, "name"));
@@ -811,7 +1018,7 @@ static int network_rm_one(struct store *s, const char *name, bool force,
             network_detach_all(s, rec);
         berth_error_free(&e);
     }
-    return networks_delete(s, nm, err);
+    return network_delete_all(s, nm, err);
 }
 
 int cmd_network_rm(struct cli_global *g, int argc, char **argv,
@@ -866,7 +1073,7 @@ int cmd_network_prune(struct cli_global *g, int argc, char **argv,
         berth_error_t e = NULL;
         if (users[0])
             continue;
-        if (networks_delete(s, json_get_str(n, "name"), &e) < 0)
+        if (network_delete_all(s, json_get_str(n, "name"), &e) < 0)
             multi_fail(&m, &e);
         else
             printf("%s\n", json_get_str(n, "name"));

@@ -14,6 +14,7 @@
 #define BERTH_CMD_NETWORK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "lib/error.h"
@@ -21,6 +22,16 @@
 struct store;
 
 #define NETNS_HOLDER "berth-netns"
+/* root's default network: bridge berth0, 10.88.0.0/16, as podman's */
+#define NETWORK_DEFAULT "berth"
+
+/* Root (not in a user namespace): networks in the host's namespace. */
+bool network_rootful(void);
+/* The network a container gets without --network: root's default
+ * network (created on first use), or NULL (slirp4netns) for a user. */
+int network_default(struct store *s, const char **ret, berth_error_t *err);
+/* The monitor's hook after each exit: a container's published ports leave
+ * the DNAT rules (root). */
 
 /* The holder's pid, starting (and first creating) it when needed. */
 int network_holder_pid(struct store *s, pid_t *ret, berth_error_t *err);
@@ -35,6 +46,8 @@ int network_attach_new(struct store *s, json_t **rec, const char *names,
 /* Rewrite every networked container's /etc/hosts block of the others on
  * its networks. */
 void network_hosts_refresh(struct store *s);
+/* system reset: every network goes, with its bridge (root). */
+void network_remove_all(struct store *s);
 /* At rm: its addresses go back, the others' /etc/hosts forget it. */
 void network_detach_all(struct store *s, json_t *rec);
 

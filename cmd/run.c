@@ -290,8 +290,11 @@ static int write_etc_files(const char *userdata, const struct run_flags *f,
     struct etc_resolv_opts ro = {
         .host_resolv = host_resolv, .dns = f->dns,
         .dns_search = f->dns_search, .dns_option = f->dns_option,
-        .slirp_dns = nm->kind == NET_SLIRP || nm->kind == NET_BRIDGE ? nm->dns
-                                                                      : NULL,
+        /* a user's networks get out through the holder's slirp4netns */
+        .slirp_dns = nm->kind == NET_SLIRP ||
+                             (nm->kind == NET_BRIDGE && !network_rootful())
+                         ? nm->dns
+                         : NULL,
         .keep_loopback = nm->kind == NET_HOST};
     if (etc_hosts_render(&ho, &hosts, err) < 0 ||
         etc_resolv_render(&ro, &resolv, err) < 0)
@@ -668,6 +671,12 @@ static int create_container(struct store *s, struct run_flags *f,
     _cleanup_json_ json_t *pod = NULL, *join = NULL;
     if (f->pod && pod_join_flags(s, f, &pod, &join, err) < 0)
         return -1;
+    /* root's default: the bridge network, as podman's */
+    const char *dflt = NULL;
+    if (f->network == NULL && network_default(s, &dflt, err) < 0)
+        return -1;
+    if (f->network == NULL && dflt)
+        f->network = xstrdup(dflt);
     _cleanup_free_ struct port_map *ports = NULL;
     size_t nports = 0;
     if (check_flags(f, err) < 0 ||

@@ -5,6 +5,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/container.h"
+#include "cmd/network.h"
 #include "cmd/format.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -154,6 +155,7 @@ int cmd_system_reset(struct cli_global *g, int argc, char **argv,
                 berth_error_free(&e);
     }
     berth_error_free(&e);
+    network_remove_all(s);
     if (store_rm_tree(s, s->root, err) < 0 ||
         store_rm_tree(s, s->runroot, err) < 0)
         return -1;

@@ -298,6 +298,7 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
     if (!again)
         monitor_io_hangup(m->io);
     monitor_net_stop(&net);
+    monitor_net_hook_down(&m->o, c.pid);
     if (started)
         monitor_ctr_delete(&m->o, false);
     monitor_ctr_close(&c);

@@ -106,6 +106,8 @@
  * slirp4netns), the monitor runs `ARG... --pid PID` and waits for it: the
  * CLI wires the container into its networks there (berth net-setup).  A
  * hook that fails fails the create, with its last line of stderr.
+ * --net-hook-down ARG (repeated) runs the same way after each exit (the
+ * CLI takes published ports back there); its failure is a warning.
  *
  * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 sent to the
  * monitor are forwarded to the container's init.  SIGPIPE is ignored.
@@ -143,6 +145,8 @@ struct monitor_opts {
     size_t n_slirp_args, n_publish;
     const char **net_hook; /* NULL-terminated; empty: none */
     size_t n_net_hook;
+    const char **net_hook_down; /* after each exit, same form */
+    size_t n_net_hook_down;
     enum monitor_restart restart;
     int restart_max; /* on-failure:N; -1: no limit */
     int sync_fd, start_fd;
@@ -223,6 +227,8 @@ int monitor_net_start(struct monitor_net *n, const struct monitor_opts *o,
 void monitor_net_stop(struct monitor_net *n);
 /* --net-hook for the container's init pid. */
 int monitor_net_hook(const struct monitor_opts *o, int ctr_pid, char *err);
+/* --net-hook-down after the container's exit; failure is a warning. */
+void monitor_net_hook_down(const struct monitor_opts *o, int ctr_pid);
 /* The udp relay's fds for poll (at most monitor_net_nfds of them), and
  * their events; expiry of idle clients rides on the calls. */
 size_t monitor_net_nfds(const struct monitor_net *n);

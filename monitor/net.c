@@ -491,22 +491,38 @@ void monitor_net_stop(struct monitor_net *n)
     }
 }
 
+static int net_run_hook(const char *const *hook, size_t n_hook, int ctr_pid,
+                        char *err);
+
 int monitor_net_hook(const struct monitor_opts *o, int ctr_pid, char *err)
 {
-    if (o->n_net_hook == 0)
+    return net_run_hook(o->net_hook, o->n_net_hook, ctr_pid, err);
+}
+
+void monitor_net_hook_down(const struct monitor_opts *o, int ctr_pid)
+{
+    char err[MONITOR_ERR_LEN];
+    if (net_run_hook(o->net_hook_down, o->n_net_hook_down, ctr_pid, err) < 0)
+        monitor_warn("%s", err);
+}
+
+static int net_run_hook(const char *const *hook, size_t n_hook, int ctr_pid,
+                        char *err)
+{
+    if (n_hook == 0)
         return 0;
     char pid[32];
     snprintf(pid, sizeof pid, "%d", ctr_pid);
-    const char **argv = calloc(o->n_net_hook + 3, sizeof(char *));
+    const char **argv = calloc(n_hook + 3, sizeof(char *));
     int ep[2];
     if (argv == NULL || pipe2(ep, O_CLOEXEC) < 0) {
         free(argv);
         return monitor_err(err, errno, "network hook");
     }
-    for (size_t i = 0; i < o->n_net_hook; i++)
-        argv[i] = o->net_hook[i];
-    argv[o->n_net_hook] = "--pid";
-    argv[o->n_net_hook + 1] = pid;
+    for (size_t i = 0; i < n_hook; i++)
+        argv[i] = hook[i];
+    argv[n_hook] = "--pid";
+    argv[n_hook + 1] = pid;
     pid_t child = fork();
     if (child == 0) {
         sigset_t none;

@@ -13,6 +13,7 @@ enum {
     OPT_RUNTIME_ARG, OPT_RM_CMD, OPT_RESTART, OPT_SYNC_FD, OPT_START_FD,
     OPT_DETACH_KEYS, OPT_PID_FILE, OPT_SLIRP4NETNS, OPT_SLIRP_ARG,
     OPT_NET_DIR, OPT_PUBLISH, OPT_NET_HOOK, OPT_SLIRP_API, OPT_GUEST_ADDR,
+    OPT_NET_HOOK_DOWN,
 };
 
 static const struct option monitor_long_opts[] = {
@@ -38,6 +39,7 @@ static const struct option monitor_long_opts[] = {
     {"net-dir", required_argument, NULL, OPT_NET_DIR},
     {"publish", required_argument, NULL, OPT_PUBLISH},
     {"net-hook", required_argument, NULL, OPT_NET_HOOK},
+    {"net-hook-down", required_argument, NULL, OPT_NET_HOOK_DOWN},
     {"slirp-api", required_argument, NULL, OPT_SLIRP_API},
     {"guest-addr", required_argument, NULL, OPT_GUEST_ADDR},
     {NULL, 0, NULL, 0},
@@ -138,6 +140,9 @@ static int monitor_opt_one(struct monitor_opts *o, int c, const char *arg,
     case OPT_SLIRP_ARG: o->slirp_args[o->n_slirp_args++] = arg; break;
     case OPT_PUBLISH: o->publish[o->n_publish++] = arg; break;
     case OPT_NET_HOOK: o->net_hook[o->n_net_hook++] = arg; break;
+    case OPT_NET_HOOK_DOWN:
+        o->net_hook_down[o->n_net_hook_down++] = arg;
+        break;
     case OPT_SLIRP_API: o->slirp_api = arg; break;
     case OPT_GUEST_ADDR: o->guest_addr = arg; break;
     case OPT_SYNC_FD: return monitor_opt_fd(arg, &o->sync_fd, err);
@@ -195,8 +200,10 @@ int monitor_opts_parse(struct monitor_opts *o, int argc, char **argv,
     o->slirp_args = calloc((size_t)argc + 1, sizeof(char *));
     o->publish = calloc((size_t)argc + 1, sizeof(char *));
     o->net_hook = calloc((size_t)argc + 3, sizeof(char *));
+    o->net_hook_down = calloc((size_t)argc + 3, sizeof(char *));
     if (o->runtime_args == NULL || o->rm_cmd == NULL ||
-        o->slirp_args == NULL || o->publish == NULL || o->net_hook == NULL)
+        o->slirp_args == NULL || o->publish == NULL || o->net_hook == NULL ||
+        o->net_hook_down == NULL)
         return monitor_err(err, ENOMEM, "options");
     optind = 1;
     opterr = 0;
@@ -223,7 +230,9 @@ void monitor_opts_free(struct monitor_opts *o)
     free(o->slirp_args);
     free(o->publish);
     free(o->net_hook);
+    free(o->net_hook_down);
     o->net_hook = NULL;
+    o->net_hook_down = NULL;
     o->runtime_args = NULL;
     o->rm_cmd = NULL;
     o->slirp_args = NULL;

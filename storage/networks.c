@@ -389,7 +389,10 @@ static json_t *new_record(json_t *all, const char *name,
     subnet_format(sn, sub);
     ip_format(gw, gws);
     /* "bn-" + 8 hex: within the kernel's IFNAMSIZ - 1 = 15 */
-    snprintf(bridge, sizeof bridge, "bn-%.8s", id);
+    if (o->bridge && strlen(o->bridge) < sizeof bridge)
+        snprintf(bridge, sizeof bridge, "%s", o->bridge);
+    else
+        snprintf(bridge, sizeof bridge, "bn-%.8s", id);
     _cleanup_free_ char *now = time_rfc3339_now();
     json_t *labels =
         json_is_object(o->labels) ? json_deep_copy(o->labels) : json_object();
@@ -409,12 +412,20 @@ static int write_new(struct store *s, const char *path, json_t *rec,
     int r = -1;
     if (store_tmp_new(s, &tmp, err) < 0)
         return -1;
-    if (json_write_path(tmp.path, rec, err) == 0) {
-        if (link(tmp.path, path) == 0)
-            r = 0;
-        else
-            berth_error_new(err, errno, "create %s", path);
-    }
+    /* straight into the locked entry: a temp file beside it would be
+     * debris to another command's cleaner, which may remove it under us */
+    _cleanup_free_ char *text = json_dumps(rec, JSON_INDENT(2));
+    int fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || text == NULL ||
+        write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+        fsync(fd) < 0)
+        berth_error_new(err, errno, "write %s", tmp.path);
+    else if (link(tmp.path, path) == 0)
+        r = 0;
+    else
+        berth_error_new(err, errno, "create %s", path);
+    if (fd >= 0)
+        close(fd);
     store_tmp_done(s, &tmp);
     return r;
 }

@@ -34,6 +34,8 @@ struct network_opts {
     const char *gateway; /* NULL: the subnet's first address */
     bool internal;
     json_t *labels;      /* borrowed, may be NULL */
+    const char *bridge;  /* the bridge's name, NULL: "bn-" + 8 hex of the
+                            id (root's default network: "berth0") */
 };
 
 /* Errors, podman's wording:

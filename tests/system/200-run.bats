@@ -336,7 +336,9 @@ wait_for_path() {
         assert_output ""
     done
     local n
-    for n in $(seq 1 100); do
+    # a monitor that was still starting (slirp4netns, the runtime) when
+    # its CLI died finds its start aborted or its bundle gone: give it time
+    for n in $(seq 1 300); do
         pgrep -f "berth-monitor --id .*$s" >/dev/null || break
         sleep 0.1
     done

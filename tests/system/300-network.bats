@@ -161,7 +161,8 @@ ctr_http() {
     HOST_SRV=$!
     run http_get "http://127.0.0.1:$p/"
     assert_output "hello-from-host"
-    run ctr_http 10.0.2.2 "$p"
+    # (explicit slirp4netns: as root the default is the bridge)
+    run ctr_http 10.0.2.2 "$p" --network slirp4netns
     assert_output_contains "can't connect to remote host (10.0.2.2)"
     run ctr_http 10.0.2.2 "$p" --network slirp4netns:allow_host_loopback=true
     assert_output "hello-from-host"
@@ -173,7 +174,7 @@ ctr_http() {
 }
 
 @test "--network: slirp4netns gives tap0 at 10.0.2.100, none only lo, host the host's" {
-    run_berth run --rm "$IMG" sh -c 'ls /sys/class/net | tr "\n" " "; ip -4 -o addr show tap0 | awk "{print \$4}"'
+    run_berth run --rm --network slirp4netns "$IMG" sh -c 'ls /sys/class/net | tr "\n" " "; ip -4 -o addr show tap0 | awk "{print \$4}"'
     assert_success
     assert_output "lo tap0 10.0.2.100/24"
     run_berth run --rm --network slirp4netns:cidr=10.9.0.0/24,mtu=1500 "$IMG" \
@@ -195,14 +196,14 @@ ctr_http() {
 }
 
 @test "/etc/hosts and /etc/resolv.conf: name, --add-host, --dns, --dns-search, --dns-option" {
-    run_berth run --rm --name named --hostname box --add-host db.local:10.1.2.3 \
-        --add-host v6.local:fd00::1 "$IMG" cat /etc/hosts
+    run_berth run --rm --network slirp4netns --name named --hostname box \
+        --add-host db.local:10.1.2.3 --add-host v6.local:fd00::1 "$IMG" cat /etc/hosts
     assert_success
     assert_line "10.1.2.3	db.local"
     assert_line "fd00::1	v6.local"
     assert_line "10.0.2.100	box named"
     assert_output_contains "host.containers.internal"
-    run_berth run --rm "$IMG" cat /etc/resolv.conf
+    run_berth run --rm --network slirp4netns "$IMG" cat /etc/resolv.conf
     assert_line --index 0 --partial "nameserver 10.0.2.3"
     run_berth run --rm --dns 10.0.2.53 --dns-search example.test \
         --dns-option ndots:2 "$IMG" cat /etc/resolv.conf
@@ -216,7 +217,7 @@ options ndots:2"
 }
 
 @test "no slirp4netns outlives its container, even after kill -9 of the monitor" {
-    berth_cmd run -d --name n1 "$IMG" sleep 100 >/dev/null
+    berth_cmd run -d --network slirp4netns --name n1 "$IMG" sleep 100 >/dev/null
     local id mpid spid
     id=$(berth_cmd inspect --format '{{.Id}}' n1)
     mpid=$(cat "$(berth_store)/runroot/containers/$id/monitor.pid")
@@ -231,7 +232,7 @@ options ndots:2"
     [[ ! -e /proc/$spid ]] || berth_test_fail "slirp4netns $spid survived its monitor"
     berth_cmd rm -f n1 >/dev/null
     # a stopped container's slirp4netns goes with it
-    berth_cmd run -d --name n2 "$IMG" sleep 100 >/dev/null
+    berth_cmd run -d --network slirp4netns --name n2 "$IMG" sleep 100 >/dev/null
     id=$(berth_cmd inspect --format '{{.Id}}' n2)
     mpid=$(cat "$(berth_store)/runroot/containers/$id/monitor.pid")
     spid=$(pgrep -P "$mpid" -x slirp4netns)
@@ -244,7 +245,8 @@ options ndots:2"
 }
 
 @test "--network container:NAME shares the other's namespace, hosts and resolv.conf" {
-    berth_cmd run -d --name owner "$IMG" sh -c 'echo hi-from-owner | nc -l -p 7777; sleep 100' >/dev/null
+    berth_cmd run -d --network slirp4netns --name owner "$IMG" \
+        sh -c 'echo hi-from-owner | nc -l -p 7777; sleep 100' >/dev/null
     run_berth run --rm --network container:owner "$IMG" sh -c \
         'ls /sys/class/net | tr "\n" " "; nc -w 3 127.0.0.1 7777'
     assert_success
@@ -278,4 +280,19 @@ options ndots:2"
     assert_output "$want"
     run_berth -125 run --rm --network ns:relative/path "$IMG" true
     assert_output_contains "an absolute path is needed"
+}
+
+@test "root's default network: the bridge berth0 (10.88.0.0/16), the host's resolvers" {
+    skip_if_not_root
+    run_berth run --rm "$IMG" sh -c 'ip -4 -o addr show eth0 | awk "{print \$4}"; ip route | head -1'
+    assert_success
+    [[ ${lines[0]} =~ ^10\.88\.[0-9]+\.[0-9]+/16$ ]] || berth_test_fail "address: ${lines[0]}"
+    assert_line --index 1 "default via 10.88.0.1 dev eth0 "
+    run ip -4 -o addr show berth0
+    assert_output_contains "10.88.0.1/16"
+    run_berth run --rm "$IMG" cat /etc/resolv.conf
+    refute_line "nameserver 10.0.2.3"
+    run_berth run --rm "$IMG" sh -c 'cat /proc/net/route | wc -l'
+    run_berth network ls --format '{{.Name}}'
+    assert_line "berth"
 }
