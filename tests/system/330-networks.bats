@@ -31,6 +31,13 @@ teardown() {
 net2 bridge"
     run_berth network inspect --format '{{range .subnets}}{{.subnet}} {{.gateway}}{{end}} {{.internal}} {{.labels.a}}' net2
     assert_output "10.77.5.0/24 10.77.5.254 true b"
+    # --internal: no way out, so no default route either
+    run_berth run --rm --network net2 "$IMG" sh -c 'ip -4 -o addr show eth0 | awk "{print \$4}"; ip route'
+    assert_success
+    assert_line --index 0 "10.77.5.1/24"
+    refute_line --partial "default"
+    run_berth run --rm --network net1 "$IMG" ip route
+    assert_line --partial "default via"
     run_berth network inspect --format '{{range .subnets}}{{.subnet}}{{end}}' net1
     [[ $output =~ ^10\.89\.[0-9]+\.0/24$ ]] || berth_test_fail "default subnet: $output"
     run_berth -125 network create net1
