@@ -607,29 +607,39 @@ back:
     return r;
 }
 
-/* `berth net-setup ID --pid PID`: the monitor's hook, in the holder's
- * user namespace, after each create. */
-int cmd_net_setup(struct cli_global *g, int argc, char **argv,
-                  berth_error_t *err)
+/* The monitor's hooks: `berth NAME CONTAINER --pid PID`.  Returns 1 with
+ * the store, the container's record and pid; 0 for --help; -1. */
+static int hook_begin(const char *name, struct cli_global *g, int argc,
+                      char **argv, struct store **s, json_t **rec, int *pid,
+                      berth_error_t *err)
 {
-    static const struct cli_command self = {
-        "net-setup", NULL, "CONTAINER --pid PID", NULL, NULL, NULL};
-    int pid = 0;
+    const struct cli_command self = {name, NULL, "CONTAINER --pid PID", NULL,
+                                     NULL, NULL};
     const struct cli_opt opts[] = {
-        {"pid", 0, CLI_INT, &pid, "int", "The container's init"},
+        {"pid", 0, CLI_INT, pid, "int", "The container's init"},
         NO_OPTS,
     };
-    struct store *s = NULL;
     int optind = 0;
     int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
     if (r != 0)
         return r > 0 ? 0 : -1;
-    if (cli_nargs("net-setup", argc - optind, 1, 1, err) < 0 ||
-        cli_store(g, &s, err) < 0)
+    if (cli_nargs(name, argc - optind, 1, 1, err) < 0 ||
+        cli_store(g, s, err) < 0 || ctr_lookup(*s, argv[optind], rec, err) < 0)
         return -1;
+    return 1;
+}
+
+/* `berth net-setup ID --pid PID`: the monitor's hook after each create
+ * (rootless: in the holder's user namespace). */
+int cmd_net_setup(struct cli_global *g, int argc, char **argv,
+                  berth_error_t *err)
+{
+    struct store *s = NULL;
     _cleanup_json_ json_t *rec = NULL;
-    if (ctr_lookup(s, argv[optind], &rec, err) < 0)
-        return -1;
+    int pid = 0;
+    int r = hook_begin("net-setup", g, argc, argv, &s, &rec, &pid, err);
+    if (r <= 0)
+        return r;
     if (pid <= 0)
         return berth_error_new(err, 0, "net-setup: --pid is required");
     return wire(s, rec, (pid_t)pid, NULL, err);
@@ -640,24 +650,12 @@ int cmd_net_setup(struct cli_global *g, int argc, char **argv,
 int cmd_net_teardown(struct cli_global *g, int argc, char **argv,
                      berth_error_t *err)
 {
-    static const struct cli_command self = {
-        "net-teardown", NULL, "CONTAINER", NULL, NULL, NULL};
-    int pid = 0;
-    const struct cli_opt opts[] = {
-        {"pid", 0, CLI_INT, &pid, "int", "The container's init (unused)"},
-        NO_OPTS,
-    };
     struct store *s = NULL;
-    int optind = 0;
-    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
-    if (r != 0)
-        return r > 0 ? 0 : -1;
-    if (cli_nargs("net-teardown", argc - optind, 1, 1, err) < 0 ||
-        cli_store(g, &s, err) < 0)
-        return -1;
     _cleanup_json_ json_t *rec = NULL;
-    if (ctr_lookup(s, argv[optind], &rec, err) < 0)
-        return -1;
+    int pid = 0;
+    int r = hook_begin("net-teardown", g, argc, argv, &s, &rec, &pid, err);
+    if (r <= 0)
+        return r;
     _cleanup_free_ char *marker = ports_marker(s, json_get_str(rec, "id"));
     if (unlink(marker) < 0)
         return 0;
