@@ -167,3 +167,14 @@ hi-from-srv"
     run_berth pod ps -q
     assert_output ""
 }
+
+@test "pod create --hostname: the pod's containers share that hostname" {
+    berth_cmd pod create --name named --hostname podhost >/dev/null
+    run_berth run --rm --pod named "$IMG" hostname
+    assert_success
+    assert_output "podhost"
+    run_berth -125 run --rm --pod named --hostname other "$IMG" true
+    assert_output_contains "cannot set hostname when joining the pod UTS namespace"
+    run_berth pod inspect --format '{{.Hostname}}' named
+    assert_output "podhost"
+}
