@@ -54,6 +54,26 @@ static bool on_network(json_t *rec, const char *net)
     return false;
 }
 
+/* Root's default network resolves no names, as podman's: its containers
+ * are strangers to each other. */
+static bool named_network(const char *net)
+{
+    return net && !(network_rootful() && strcmp(net, NETWORK_DEFAULT) == 0);
+}
+
+/* On a network whose members know each other by name. */
+static bool on_named_network(json_t *rec)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(json_object_get(rec, "options"),
+                                       "networks"), i, v) {
+        if (named_network(json_string_value(v)))
+            return true;
+    }
+    return false;
+}
+
 static bool on_any_network(json_t *rec)
 {
     json_t *o = json_object_get(rec, "options");
@@ -90,7 +110,7 @@ static void hosts_refresh_one(struct store *s, json_t *rec, json_t *all)
                                            "networks"), k, net) {
             const char *n = json_string_value(net);
             const char *ip = json_get_str(json_object_get(oo, "ips"), n);
-            if (n == NULL || ip == NULL || !on_network(other, n))
+            if (!named_network(n) || ip == NULL || !on_network(other, n))
                 continue;
             char *b = xasprintf("%s%s\t%s %.12s\n", block, ip,
                                 json_get_str(other, "name"), oid);
@@ -100,6 +120,9 @@ static void hosts_refresh_one(struct store *s, json_t *rec, json_t *all)
         }
     }
     _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    /* a container removed meanwhile has nothing left to update */
+    if (fd < 0 && errno == ENOENT)
+        return;
     if (fd < 0 || write(fd, text, strlen(text)) < 0 ||
         write(fd, block, strlen(block)) < 0)
         print_warning("update %s: %s", path, strerror(errno));
@@ -116,7 +139,7 @@ void network_hosts_refresh(struct store *s)
     size_t i;
     json_t *rec;
     json_array_foreach(all, i, rec) {
-        if (on_any_network(rec))
+        if (on_named_network(rec))
             hosts_refresh_one(s, rec, all);
     }
 }
