@@ -79,6 +79,18 @@ char *ctr_run_file(struct store *s, const char *id, const char *name)
     return xasprintf("%s/%s", dir, name);
 }
 
+pid_t ctr_monitor_pid(struct store *s, const char *id)
+{
+    _cleanup_free_ char *pidf = ctr_run_file(s, id, "monitor.pid");
+    _cleanup_free_ char *buf = NULL;
+    berth_error_t e = NULL;
+    if (fs_read_file(pidf, &buf, NULL, &e) < 0) {
+        berth_error_free(&e);
+        return 0;
+    }
+    return (pid_t)atoi(buf);
+}
+
 bool ctr_monitor_alive(struct store *s, const char *id)
 {
     _cleanup_free_ char *pidf = ctr_run_file(s, id, "monitor.pid");

@@ -49,6 +49,8 @@ int ctr_list(struct store *s, json_t **ret, berth_error_t *err);
 
 /* Is the container's monitor alive? */
 bool ctr_monitor_alive(struct store *s, const char *id);
+/* The monitor's pid from its pid file, 0 when none (check it is alive). */
+pid_t ctr_monitor_pid(struct store *s, const char *id);
 
 /* podman's inspect document and ps row for a refreshed record. */
 json_t *ctr_inspect_json(struct store *s, json_t *rec);

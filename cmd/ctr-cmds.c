@@ -314,6 +314,11 @@ int ctr_remove(struct store *s, const char *name, bool force,
         }
         if (fd >= 0)
             close(fd);
+        /* still there (stuck before it could read the abort): -f is
+         * force, its session goes (the monitor leads its own) */
+        pid_t mpid = ctr_monitor_pid(s, id);
+        if (force && mpid > 0 && ctr_monitor_alive(s, id))
+            kill(-mpid, SIGKILL);
     }
     /* a --rm container is removed by its own monitor, maybe before the
      * `run` in the foreground read the exit code: that run removes it */

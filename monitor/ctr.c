@@ -2,6 +2,7 @@
 #include "monitor/monitor.h"
 
 #include <errno.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -62,11 +63,33 @@ static int monitor_runtime_run(const struct monitor_opts *o,
     free(argv);
     if (pid < 0)
         return monitor_err(err, e, "fork %s", o->runtime);
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return monitor_err(err, errno, "wait for %s", o->runtime);
+    /* Wait, by pidfd so that an exit wakes us at once; every second, look
+     * whether the bundle still exists: a container removed while we
+     * create it (its CLI killed, then `rm`) must not keep a runtime, and
+     * us, waiting forever. */
+    int st = 0, gone = 0;
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s/config.json", o->bundle);
+    for (;;) {
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            poll(&p, 1, 1000);
+        }
+        pid_t r = waitpid(pid, &st, pfd >= 0 ? WNOHANG : 0);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            e = errno;
+            if (pfd >= 0)
+                close(pfd);
+            return monitor_err(err, e, "wait for %s", o->runtime);
+        }
+        if (r == 0 && access(cfg, F_OK) < 0 && errno == ENOENT && ++gone >= 3)
+            kill(pid, SIGKILL);
     }
+    if (pfd >= 0)
+        close(pfd);
     *ret_status = st;
     return 0;
 }
