@@ -514,7 +514,7 @@ static void on_winch(int sig)
     winch = 1;
 }
 
-static void send_size(struct store *s, const char *id)
+void ctr_send_size(struct store *s, const char *id)
 {
     struct winsize ws;
     if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
@@ -599,7 +599,7 @@ int ctr_attach_fd(struct store *s, json_t *rec, int connect_fd,
         tcsetattr(STDIN_FILENO, TCSANOW, &t);
         raw = true;
         signal(SIGWINCH, on_winch);
-        send_size(s, id);
+        ctr_send_size(s, id);
     }
     for (;;) {
         struct pollfd p[2] = {{.fd = r.out, .events = POLLIN},
@@ -608,7 +608,7 @@ int ctr_attach_fd(struct store *s, json_t *rec, int connect_fd,
         int n = poll(p, 2, raw ? 500 : -1);
         if (winch) {
             winch = 0;
-            send_size(s, id);
+            ctr_send_size(s, id);
         }
         if (n < 0 && errno == EINTR)
             continue;

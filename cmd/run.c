@@ -846,6 +846,9 @@ static int run_attached(struct store *s, json_t **rec, const struct run_flags *f
     int fd = -1;
     if (ctr_attach_connect(s, json_get_str(*rec, "id"), &fd, err) < 0)
         return -1;
+    /* the size before the start: the command may ask for it at once */
+    if (f->tty)
+        ctr_send_size(s, json_get_str(*rec, "id"));
     if (ctr_release(s, rec, err) < 0) {
         close(fd);
         return -1;

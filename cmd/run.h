@@ -36,6 +36,8 @@ int ctr_attach_fd(struct store *s, json_t *rec, int connect_fd,
                   int *ret_exit, berth_error_t *err);
 int ctr_attach_connect(struct store *s, const char *id, int *ret_fd,
                        berth_error_t *err);
+/* Our terminal's size to the container's pty (the monitor's ctl fifo). */
+void ctr_send_size(struct store *s, const char *id);
 /* Wait (inotify on the exit dir) until the monitor records the exit
  * code; -1 when the monitor died without one. */
 int ctr_wait_exit(struct store *s, const char *id, int *ret_code);

@@ -272,6 +272,14 @@ static void monitor_ctl(struct monitor_io *io, struct monitor_ctr *c,
         io->ctl_len = 0; /* a line that long is no command: drop it */
 }
 
+void monitor_io_ctl_pending(struct monitor_io *io, struct monitor_ctr *c,
+                            struct monitor_log *l)
+{
+    struct pollfd p = {.fd = io ? io->ctl_fd : -1, .events = POLLIN};
+    if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+        monitor_ctl(io, c, l);
+}
+
 /* Returns true when the container's init was reaped (status in *st). */
 static bool monitor_signal(struct monitor_io *io, struct monitor_ctr *c,
                            bool exited, int *st, bool *ret_stop)

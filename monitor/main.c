@@ -276,6 +276,7 @@ static int monitor_run_once(struct monitor *m, bool first, char *err)
                                        "container deleted");
         }
     }
+    monitor_io_ctl_pending(m->io, &c, &m->log);
     bool started = monitor_ctr_start(&m->o, err) == 0;
     if (!started) {
         monitor_warn("%s", err);

@@ -240,6 +240,10 @@ void monitor_net_events(struct monitor_net *n, const struct pollfd *p,
 struct monitor_io;
 struct monitor_io *monitor_io_new(const struct monitor_opts *o, int sig_fd,
                                   char *err);
+/* Commands already waiting on the ctl fifo (the terminal's size sent
+ * before the start), applied now. */
+void monitor_io_ctl_pending(struct monitor_io *io, struct monitor_ctr *c,
+                            struct monitor_log *l);
 /* Close the attach clients: they read the exit code next. */
 void monitor_io_hangup(struct monitor_io *io);
 void monitor_io_free(struct monitor_io *io);
