@@ -244,3 +244,46 @@ int prune_begin(const char *name, const char *summary, const char *warning,
     return fgets(line, sizeof line, stdin) != NULL &&
            (line[0] == 'y' || line[0] == 'Y');
 }
+
+int inspect_each(const char *name, const char *usage, const char *summary,
+                 const char *format_help, inspect_doc_fn doc,
+                 struct cli_global *g, int argc, char **argv,
+                 berth_error_t *err)
+{
+    const struct cli_command self = {name, NULL, usage, summary, NULL, NULL};
+    char *format = NULL;
+    const struct cli_opt opts[] = {
+        {"format", 'f', CLI_STRING, &format, "string", format_help},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    struct store *s = NULL;
+    int optind = 0;
+    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
+    if (r != 0) {
+        free(format);
+        return r > 0 ? 0 : -1;
+    }
+    if (cli_nargs(name, argc - optind, 1, -1, err) < 0 ||
+        cli_store(g, &s, err) < 0) {
+        free(format);
+        return -1;
+    }
+    json_t *docs = json_array();
+    struct multi m = {0};
+    for (int k = optind; k < argc; k++) {
+        berth_error_t e = NULL;
+        json_t *d = doc(s, argv[k], &e);
+        if (d == NULL)
+            multi_fail(&m, &e);
+        else
+            json_array_append_new(docs, d);
+    }
+    r = 0;
+    if (json_array_size(docs) > 0 && format_print_docs(docs, format, err) < 0) {
+        berth_error_free(&m.last);
+        r = -1;
+    }
+    json_decref(docs);
+    free(format);
+    return r < 0 ? -1 : multi_done(&m, err);
+}

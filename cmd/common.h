@@ -65,6 +65,17 @@ int prune_begin(const char *name, const char *summary, const char *warning,
                 struct cli_global *g, int argc, char **argv,
                 struct store **ret, berth_error_t *err);
 
+/* `pod inspect`, `network inspect`: parse --format (format_help) and the
+ * names, print the documents doc() gives for the ones found (--format or
+ * JSON), then fail with the last one not found, as podman.  doc returns a
+ * new reference, or NULL with *err. */
+typedef json_t *(*inspect_doc_fn)(struct store *s, const char *name,
+                                  berth_error_t *err);
+int inspect_each(const char *name, const char *usage, const char *summary,
+                 const char *format_help, inspect_doc_fn doc,
+                 struct cli_global *g, int argc, char **argv,
+                 berth_error_t *err);
+
 void print_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

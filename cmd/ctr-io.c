@@ -40,6 +40,25 @@ static char *self_exe(void)
     return xstrdup(buf);
 }
 
+/* A berth command on this store for the monitor to run, one FLAG per
+ * word: `berth --root=R --runroot=RR ARG...` (NULL-terminated args). */
+static void push_berth_cmd(char ***v, const char *flag, struct store *s,
+                           const char *const *args)
+{
+    _cleanup_free_ char *exe = self_exe();
+    _cleanup_free_ char *root = xasprintf("--root=%s", s->root);
+    _cleanup_free_ char *runroot = xasprintf("--runroot=%s", s->runroot);
+    const char *head[] = {exe, root, runroot};
+    for (size_t i = 0; i < 3; i++) {
+        strv_append(v, flag);
+        strv_append(v, head[i]);
+    }
+    for (size_t i = 0; args[i]; i++) {
+        strv_append(v, flag);
+        strv_append(v, args[i]);
+    }
+}
+
 /* slirp4netns and the ports it forwards, for the monitor. */
 static int monitor_net_args(struct store *s, json_t *rec, char ***v,
                             berth_error_t *err)
@@ -56,17 +75,9 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
          * to the container's address, UDP relayed by the monitor */
         if (n > 0 && network_rootful()) {
             /* root: DNAT rules, taken back after each exit */
-            _cleanup_free_ char *exe0 = self_exe();
-            const char *down[] = {exe0, NULL, NULL, "net-teardown",
-                                  json_get_str(rec, "id")};
-            _cleanup_free_ char *r1 = xasprintf("--root=%s", s->root);
-            _cleanup_free_ char *r2 = xasprintf("--runroot=%s", s->runroot);
-            down[1] = r1;
-            down[2] = r2;
-            for (size_t i = 0; i < 5; i++) {
-                strv_append(v, "--net-hook-down");
-                strv_append(v, down[i]);
-            }
+            const char *down[] = {"net-teardown", json_get_str(rec, "id"),
+                                  NULL};
+            push_berth_cmd(v, "--net-hook-down", s, down);
         } else if (n > 0) {
             _cleanup_json_ json_t *h = NULL;
             json_t *oo = json_object_get(rec, "options");
@@ -90,17 +101,8 @@ static int monitor_net_args(struct store *s, json_t *rec, char ***v,
             }
         }
         /* the monitor plugs each life into the networks */
-        _cleanup_free_ char *exe = self_exe();
-        strv_append(v, "--net-hook");
-        strv_append(v, exe);
-        strv_append(v, "--net-hook");
-        strv_push(v, xasprintf("--root=%s", s->root));
-        strv_append(v, "--net-hook");
-        strv_push(v, xasprintf("--runroot=%s", s->runroot));
-        strv_append(v, "--net-hook");
-        strv_append(v, "net-setup");
-        strv_append(v, "--net-hook");
-        strv_append(v, json_get_str(rec, "id"));
+        const char *setup[] = {"net-setup", json_get_str(rec, "id"), NULL};
+        push_berth_cmd(v, "--net-hook", s, setup);
         return 0;
     }
     if (nm.kind != NET_SLIRP)
@@ -255,21 +257,9 @@ static char **monitor_argv(struct store *s, json_t *rec, const char *monitor,
         strv_append(&v, restart);
     }
     if (json_is_true(json_object_get(o, "rm"))) {
-        strv_append(&v, "--rm-cmd");
-        strv_append(&v, exe);
-        strv_append(&v, "--rm-cmd");
-        strv_push(&v, xasprintf("--root=%s", s->root));
-        strv_append(&v, "--rm-cmd");
-        strv_push(&v, xasprintf("--runroot=%s", s->runroot));
-        strv_append(&v, "--rm-cmd");
-        strv_append(&v, "rm");
-        strv_append(&v, "--rm-cmd");
-        strv_append(&v, "-f");
         /* podman's --rm takes the anonymous volumes along */
-        strv_append(&v, "--rm-cmd");
-        strv_append(&v, "-v");
-        strv_append(&v, "--rm-cmd");
-        strv_append(&v, id);
+        const char *rm[] = {"rm", "-f", "-v", id, NULL};
+        push_berth_cmd(&v, "--rm-cmd", s, rm);
     }
     strv_append(&v, "--sync-fd");
     strv_push(&v, xasprintf("%d", sync_fd));

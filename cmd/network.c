@@ -568,8 +568,7 @@ static int wire(struct store *s, json_t *rec, pid_t pid, const char *only,
      * addresses: tap0 answers its ARP for them */
     if (!root && write_sysctl("/proc/sys/net/ipv4/conf/tap0/proxy_arp", err) < 0)
         goto back;
-    if (root && json_object_size(json_object_get(o, "ports")) +
-                        json_array_size(json_object_get(o, "ports")) > 0) {
+    if (root && json_array_size(json_object_get(o, "ports")) > 0) {
         _cleanup_free_ char *marker = ports_marker(s, id);
         if (fs_write_file_atomic(marker, "", 0, 0600, err) < 0)
             goto back;
@@ -958,43 +957,23 @@ int cmd_network_ls(struct cli_global *g, int argc, char **argv,
                              rows, noheading, stdout, err);
 }
 
+static json_t *network_inspect_doc(struct store *s, const char *name,
+                                   berth_error_t *err)
+{
+    _cleanup_json_ json_t *n = NULL;
+    if (networks_lookup(s, name, &n, err) < 0)
+        return NULL;
+    return network_doc(s, n);
+}
+
 int cmd_network_inspect(struct cli_global *g, int argc, char **argv,
                         berth_error_t *err)
 {
-    static const struct cli_command self = {
-        "network inspect", NULL, "[options] NETWORK [NETWORK...]",
-        "Displays the network configuration for one or more networks", NULL,
-        NULL};
-    _cleanup_free_ char *format = NULL;
-    const struct cli_opt opts[] = {
-        {"format", 'f', CLI_STRING, &format, "string",
-         "Pretty-print network to JSON or using a Go template"},
-        NO_OPTS,
-    };
-    struct store *s = NULL;
-    int optind = 0;
-    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
-    if (r != 0)
-        return r > 0 ? 0 : -1;
-    if (cli_nargs("network inspect", argc - optind, 1, -1, err) < 0 ||
-        cli_store(g, &s, err) < 0)
-        return -1;
-    _cleanup_json_ json_t *docs = json_array();
-    struct multi m = {0};
-    for (int k = optind; k < argc; k++) {
-        _cleanup_json_ json_t *n = NULL;
-        berth_error_t e = NULL;
-        if (networks_lookup(s, argv[k], &n, &e) < 0) {
-            multi_fail(&m, &e);
-            continue;
-        }
-        json_array_append_new(docs, network_doc(s, n));
-    }
-    if (json_array_size(docs) > 0 && format_print_docs(docs, format, err) < 0) {
-        berth_error_free(&m.last);
-        return -1;
-    }
-    return multi_done(&m, err);
+    return inspect_each("network inspect", "[options] NETWORK [NETWORK...]",
+                        "Displays the network configuration for one or more "
+                        "networks",
+                        "Pretty-print network to JSON or using a Go template",
+                        network_inspect_doc, g, argc, argv, err);
 }
 
 /* the containers on a network (ids) */

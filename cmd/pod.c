@@ -589,46 +589,26 @@ static json_t *pod_doc(struct store *s, json_t *pod, bool no_trunc)
             : "slirp4netns");
 }
 
+static json_t *pod_inspect_doc(struct store *s, const char *name,
+                               berth_error_t *err)
+{
+    _cleanup_json_ json_t *pod = NULL;
+    if (pods_lookup(s, name, &pod, err) < 0)
+        return NULL;
+    json_t *d = pod_doc(s, pod, true);
+    json_object_del(d, "ID");
+    json_object_del(d, "InfraId");
+    json_object_del(d, "CreatedAgo");
+    return d;
+}
+
 int cmd_pod_inspect(struct cli_global *g, int argc, char **argv,
                     berth_error_t *err)
 {
-    static const struct cli_command self = {
-        "pod inspect", NULL, "[options] POD [POD...]",
-        "Display a pod configuration", NULL, NULL};
-    _cleanup_free_ char *format = NULL;
-    const struct cli_opt opts[] = {
-        {"format", 'f', CLI_STRING, &format, "string",
-         "Format the output to a Go template or json"},
-        NO_OPTS,
-    };
-    struct store *s = NULL;
-    int optind = 0;
-    int r = cli_parse(&self, opts, argc, argv, false, &optind, err);
-    if (r != 0)
-        return r > 0 ? 0 : -1;
-    if (cli_nargs("pod inspect", argc - optind, 1, -1, err) < 0 ||
-        cli_store(g, &s, err) < 0)
-        return -1;
-    _cleanup_json_ json_t *docs = json_array();
-    struct multi m = {0};
-    for (int k = optind; k < argc; k++) {
-        _cleanup_json_ json_t *pod = NULL;
-        berth_error_t e = NULL;
-        if (pods_lookup(s, argv[k], &pod, &e) < 0) {
-            multi_fail(&m, &e);
-            continue;
-        }
-        json_t *d = pod_doc(s, pod, true);
-        json_object_del(d, "ID");
-        json_object_del(d, "InfraId");
-        json_object_del(d, "CreatedAgo");
-        json_array_append_new(docs, d);
-    }
-    if (json_array_size(docs) > 0 && format_print_docs(docs, format, err) < 0) {
-        berth_error_free(&m.last);
-        return -1;
-    }
-    return multi_done(&m, err);
+    return inspect_each("pod inspect", "[options] POD [POD...]",
+                        "Display a pod configuration",
+                        "Format the output to a Go template or json",
+                        pod_inspect_doc, g, argc, argv, err);
 }
 
 int cmd_pod_ps(struct cli_global *g, int argc, char **argv, berth_error_t *err)
