@@ -62,11 +62,12 @@ int ctr_start_one(struct store *s, const char *name, bool attach,
         return -1;
     if (!attach)
         return ctr_release(s, &rec, err);
-    json_t *o = json_object_get(rec, "options");
     int fd = -1;
     if (ctr_attach_connect(s, json_get_str(rec, "id"), &fd, err) < 0)
         return -1;
     int r = ctr_release(s, &rec, err);
+    /* the options of the record ctr_release left: the old one is freed */
+    json_t *o = json_object_get(rec, "options");
     if (r == 0)
         r = ctr_attach_fd(s, rec, fd, interactive,
                           json_is_true(json_object_get(o, "tty")),
